@@ -1,0 +1,14 @@
+//! Fairslot's pure core: the booking domain, the native API contract, identity validation,
+//! hospital-local time, runtime config validation and schedule grouping.
+//!
+//! Nothing here touches a browser, a socket, a clock or a database, so every rule is tested on the
+//! host with `cargo test` and shared by the app (compiled to WebAssembly) and the reference server.
+
+pub mod config;
+pub mod contract;
+pub mod identity;
+pub mod schedule;
+pub mod search;
+pub mod time;
+
+pub use contract::*;
