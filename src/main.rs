@@ -1,1 +1,14 @@
-fn main() {}
+//! Fairslot: hospital appointment booking, compiled to WebAssembly.
+
+mod api;
+mod app;
+mod browser;
+mod components;
+mod config;
+mod i18n;
+mod pages;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

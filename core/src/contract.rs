@@ -479,9 +479,34 @@ pub struct Alternative {
     pub period: Period,
 }
 
+/// Percent-encodes one path segment or query value. Only letters, digits, `-`, `_` and `~` pass
+/// (dots too are encoded, so no segment can become `..`): an id taken from a URL or an API answer
+/// can never change which route is called.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_components_cannot_escape_their_segment() {
+        assert_eq!(encode_component("h1-cardio_2"), "h1-cardio_2");
+        assert_eq!(
+            encode_component("../admin?x=1#y"),
+            "%2E%2E%2Fadmin%3Fx%3D1%23y"
+        );
+        assert_eq!(encode_component("心"), "%E5%BF%83");
+    }
 
     #[test]
     fn problem_types_round_trip_and_are_distinct() {

@@ -1,0 +1,72 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
+
+/** Runs axe-core on the page as it is now and fails on any WCAG 2.1 A/AA violation. */
+export async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const summary = results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+  );
+  expect(summary, 'axe-core violations').toEqual([]);
+}
+
+type Text = { zh: string; en: string };
+export type Hospital = { id: string; name: Text; level: string; district: { id: string; name: Text } };
+export type Doctor = { id: string; department_id: string; hospital_id: string; name: Text };
+export type Slot = { id: string; start: string; end: string; capacity: number; remaining: number };
+export type Session = {
+  id: string;
+  doctor_id: string;
+  department_id: string;
+  date: string;
+  period: 'am' | 'pm' | 'evening';
+  status: 'open' | 'full' | 'stopped' | 'not_released';
+  release_at?: string;
+  slots: Slot[];
+};
+export type Schedule = { from: string; days: number; utc_offset_minutes: number; doctors: Doctor[]; sessions: Session[] };
+
+/** Reads the API directly, to find data the browser should then show. */
+export async function api<T>(request: APIRequestContext, path: string): Promise<T> {
+  const res = await request.get(`/api/v1${path}`);
+  expect(res.ok(), `GET ${path} -> ${res.status()}`).toBeTruthy();
+  return (await res.json()) as T;
+}
+
+export async function hospitals(request: APIRequestContext): Promise<Hospital[]> {
+  return (await api<{ items: Hospital[] }>(request, '/hospitals')).items;
+}
+
+/** Today's date in the hospital (UTC+08:00 in the demo data), as YYYY-MM-DD. */
+export function hospitalToday(offsetMinutes = 480): string {
+  return new Date(Date.now() + offsetMinutes * 60_000).toISOString().slice(0, 10);
+}
+
+/** A doctor session with the given status in the next 14 days, with its hospital and department. */
+export async function findSession(
+  request: APIRequestContext,
+  wanted: (s: Session) => boolean,
+): Promise<{ hospital: Hospital; session: Session; schedule: Schedule }> {
+  for (const hospital of await hospitals(request)) {
+    const tree = await api<{ groups: { departments: { id: string }[] }[] }>(
+      request,
+      `/hospitals/${hospital.id}/departments`,
+    );
+    for (const dep of tree.groups.flatMap((g) => g.departments)) {
+      const schedule = await api<Schedule>(
+        request,
+        `/schedules?department=${dep.id}&from=${hospitalToday()}&days=14`,
+      );
+      const session = schedule.sessions.find(wanted);
+      if (session) return { hospital, session, schedule };
+    }
+  }
+  throw new Error('demo data has no such session');
+}
+
+/** `08:30` of an RFC 3339 time, read in its own offset (the hospital's, in the demo data). */
+export function hhmm(rfc3339: string): string {
+  return rfc3339.slice(11, 16);
+}

@@ -1,0 +1,211 @@
+//! HTTP transport shared by the adapters: channel header, timeouts, endpoint failover, and turning
+//! whatever comes back into either the promised type or an [`ApiError`].
+
+use fairslot_core::{CHANNEL_HEADER, Problem};
+use gloo_net::http::{Method, RequestBuilder};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use serde::de::DeserializeOwned;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::ApiError;
+
+/// How long a read may take before the patient is told and another endpoint is tried.
+const READ_TIMEOUT: Duration = Duration::from_secs(12);
+
+/// One or more base URLs of the same API, tried in order; the last one that answered goes first.
+pub struct Transport {
+    base_urls: Vec<String>,
+    channel: String,
+    preferred: AtomicUsize,
+}
+
+impl Transport {
+    pub fn new(base_urls: Vec<String>, channel: String) -> Self {
+        Self {
+            base_urls,
+            channel,
+            preferred: AtomicUsize::new(0),
+        }
+    }
+
+    /// GETs `path` (starting with `/`, already encoded) and reads the answer as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let n = self.base_urls.len();
+        let first = self.preferred.load(Ordering::Relaxed) % n.max(1);
+        let mut last_error = ApiError::Network;
+        for i in 0..n {
+            let index = (first + i) % n;
+            let url = format!("{}{}", self.base_urls[index], path);
+            match self.send(Method::GET, &url).await {
+                Ok(raw) => {
+                    let result = interpret(raw);
+                    match &result {
+                        Err(e) if e.is_transient() => last_error = e.clone(),
+                        _ => {
+                            self.preferred.store(index, Ordering::Relaxed);
+                            return result;
+                        }
+                    }
+                }
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn send(&self, method: Method, url: &str) -> Result<RawResponse, ApiError> {
+        let controller = web_sys::AbortController::new().map_err(|_| ApiError::Network)?;
+        let signal = controller.signal();
+        let timed_out = Rc::new(Cell::new(false));
+        let timer = {
+            let timed_out = Rc::clone(&timed_out);
+            let controller = controller.clone();
+            set_timeout_with_handle(
+                move || {
+                    timed_out.set(true);
+                    controller.abort();
+                },
+                READ_TIMEOUT,
+            )
+            .ok()
+        };
+        // Leaving the page that asked aborts the request rather than letting it finish unseen.
+        if Owner::current().is_some() {
+            let controller = SendWrapper::new(controller);
+            on_cleanup(move || controller.abort());
+        }
+        let result = async {
+            let response = RequestBuilder::new(url)
+                .method(method)
+                .header(CHANNEL_HEADER, &self.channel)
+                .header("Accept", "application/json, application/problem+json")
+                .abort_signal(Some(&signal))
+                .send()
+                .await
+                .map_err(|_| ApiError::Network)?;
+            let status = response.status();
+            let content_type = response.headers().get("content-type").unwrap_or_default();
+            let retry_after = response.headers().get("retry-after");
+            let body = response.text().await.map_err(|_| ApiError::Network)?;
+            Ok(RawResponse {
+                status,
+                content_type,
+                retry_after,
+                body,
+            })
+        }
+        .await;
+        if let Some(timer) = timer {
+            timer.clear();
+        }
+        match result {
+            Err(_) if timed_out.get() => Err(ApiError::Timeout),
+            other => other,
+        }
+    }
+}
+
+/// An answer as received, before interpretation.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub retry_after: Option<String>,
+    pub body: String,
+}
+
+/// Reads a response as `T` on success, as problem details on failure, and anything else as an
+/// error that says what went wrong — never a panic, whatever the server sent.
+pub fn interpret<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ApiError> {
+    if (200..300).contains(&raw.status) {
+        return serde_json::from_str(&raw.body).map_err(|e| ApiError::BadData(e.to_string()));
+    }
+    let retry_after = raw
+        .retry_after
+        .as_deref()
+        .and_then(|v| v.trim().parse::<u32>().ok());
+    if raw.content_type.contains("json") {
+        if let Ok(problem) = serde_json::from_str::<Problem>(&raw.body) {
+            if problem.kind().is_some() {
+                return Err(ApiError::Problem(Box::new(problem)));
+            }
+        }
+    }
+    Err(ApiError::Server {
+        status: raw.status,
+        retry_after,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fairslot_core::{HospitalList, ProblemKind};
+
+    fn raw(status: u16, content_type: &str, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            content_type: content_type.into(),
+            retry_after: None,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn success_is_read_as_the_promised_type() {
+        let r: HospitalList = interpret(raw(200, "application/json", r#"{"items":[]}"#)).unwrap();
+        assert!(r.items.is_empty());
+    }
+
+    #[test]
+    fn malformed_or_hostile_success_bodies_are_bad_data() {
+        for body in [
+            "",
+            "<html>proxy error</html>",
+            r#"{"items":"nope"}"#,
+            r#"{"items":[{"id":1}]}"#,
+        ] {
+            let r: Result<HospitalList, _> = interpret(raw(200, "application/json", body));
+            assert!(matches!(r, Err(ApiError::BadData(_))), "{body}");
+        }
+    }
+
+    #[test]
+    fn problems_are_typed() {
+        let body = r#"{"type":"urn:fairslot:problem:not-found","title":"Not found","status":404}"#;
+        let r: Result<HospitalList, _> = interpret(raw(404, "application/problem+json", body));
+        match r {
+            Err(ApiError::Problem(p)) => assert_eq!(p.kind(), Some(ProblemKind::NotFound)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn failures_without_problem_details_keep_status_and_retry_after() {
+        let mut r = raw(503, "text/html", "<h1>Bad gateway</h1>");
+        r.retry_after = Some(" 7 ".into());
+        let e = interpret::<HospitalList>(r).unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::Server {
+                status: 503,
+                retry_after: Some(7)
+            }
+        );
+        assert!(e.is_transient());
+        // JSON that is not a problem of ours is not trusted as one.
+        let e =
+            interpret::<HospitalList>(raw(400, "application/json", r#"{"type":"x"}"#)).unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::Server {
+                status: 400,
+                retry_after: None
+            }
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! The booking API as views see it: one trait, implemented once per backend protocol.
+//!
+//! Views take an [`Api`] from context and call its methods; they never build a URL or parse JSON.
+//! Adding a backend means one new module implementing [`BookingApi`] and one config value.
+
+mod http;
+mod native;
+
+use chrono::NaiveDate;
+use fairslot_core::config::{AdapterKind, Config};
+use fairslot_core::{DepartmentTree, DoctorList, HospitalList, Problem, ProblemKind, Schedule};
+use leptos::prelude::*;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::i18n::Msg;
+
+pub use http::Transport;
+pub use native::NativeApi;
+
+/// A request in flight. Browser futures are not `Send`, so neither is this.
+pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + 'a>>;
+
+/// Whose schedule to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleTarget {
+    Doctor(String),
+    Department(String),
+}
+
+/// Operations of a booking backend, in domain terms.
+pub trait BookingApi: Send + Sync {
+    fn hospitals(&self) -> ApiFuture<'_, HospitalList>;
+    fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree>;
+    fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList>;
+    fn schedule(
+        &self,
+        target: ScheduleTarget,
+        from: NaiveDate,
+        days: u32,
+    ) -> ApiFuture<'_, Schedule>;
+}
+
+/// The configured backend, shared by every view.
+pub type Api = Arc<dyn BookingApi>;
+
+/// Why a request failed, in terms a view can turn into advice for the patient.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// No answer at all: offline, DNS, connection refused, CORS.
+    #[error("the booking service could not be reached")]
+    Network,
+    #[error("the booking service did not answer in time")]
+    Timeout,
+    /// A refusal the server explained with problem details.
+    #[error("refused: {}", .0.title)]
+    Problem(Box<Problem>),
+    /// A failure without usable problem details.
+    #[error("server error {status}")]
+    Server {
+        status: u16,
+        retry_after: Option<u32>,
+    },
+    /// The answer could not be read as what the contract promises.
+    #[error("unreadable answer: {0}")]
+    BadData(String),
+}
+
+impl ApiError {
+    /// Whether another endpoint, or a later attempt, may succeed where this one failed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network | Self::Timeout => true,
+            Self::Server { status, .. } => *status >= 500 || *status == 429,
+            Self::Problem(p) => matches!(
+                p.kind(),
+                Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal)
+            ),
+            Self::BadData(_) => false,
+        }
+    }
+
+    /// What to tell the patient.
+    pub fn message(&self) -> Msg {
+        match self {
+            Self::Network => Msg::ErrNetwork,
+            Self::Timeout => Msg::ErrTimeout,
+            Self::Server { status: 429, .. } => Msg::ErrRateLimited,
+            Self::Server { .. } => Msg::ErrUnavailable,
+            Self::BadData(_) => Msg::ErrBadData,
+            Self::Problem(p) => match p.kind() {
+                Some(ProblemKind::NotFound) => Msg::ErrNotFound,
+                Some(ProblemKind::RateLimited) => Msg::ErrRateLimited,
+                Some(ProblemKind::Unavailable | ProblemKind::Internal) => Msg::ErrUnavailable,
+                _ => Msg::ErrRequest,
+            },
+        }
+    }
+}
+
+/// Builds the backend named by the config. `Err` names an adapter this build cannot use yet.
+pub fn from_config(config: &Config) -> Result<Api, AdapterKind> {
+    let transport = Transport::new(config.base_urls.clone(), config.channel.clone());
+    match config.adapter {
+        AdapterKind::Native => Ok(Arc::new(NativeApi::new(transport))),
+        AdapterKind::Fhir => Err(AdapterKind::Fhir),
+    }
+}
+
+pub fn provide_api(api: Api) {
+    provide_context(api);
+}
+
+pub fn use_api() -> Api {
+    expect_context::<Api>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: ProblemKind) -> ApiError {
+        ApiError::Problem(Box::new(Problem {
+            type_uri: kind.type_uri(),
+            title: "t".into(),
+            status: kind.status(),
+            detail: None,
+            errors: vec![],
+            alternatives: vec![],
+        }))
+    }
+
+    #[test]
+    fn outages_are_transient_and_refusals_are_not() {
+        assert!(ApiError::Network.is_transient());
+        assert!(ApiError::Timeout.is_transient());
+        assert!(
+            ApiError::Server {
+                status: 502,
+                retry_after: None
+            }
+            .is_transient()
+        );
+        assert!(problem(ProblemKind::Unavailable).is_transient());
+        assert!(!problem(ProblemKind::NotFound).is_transient());
+        assert!(!problem(ProblemKind::SlotTaken).is_transient());
+        assert!(!ApiError::BadData("x".into()).is_transient());
+    }
+
+    #[test]
+    fn each_failure_has_advice() {
+        assert_eq!(ApiError::Network.message(), Msg::ErrNetwork);
+        assert_eq!(problem(ProblemKind::NotFound).message(), Msg::ErrNotFound);
+        assert_eq!(
+            ApiError::Server {
+                status: 429,
+                retry_after: Some(2)
+            }
+            .message(),
+            Msg::ErrRateLimited
+        );
+        assert_eq!(
+            ApiError::Server {
+                status: 500,
+                retry_after: None
+            }
+            .message(),
+            Msg::ErrUnavailable
+        );
+    }
+}

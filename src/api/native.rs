@@ -1,0 +1,74 @@
+//! Adapter for Fairslot's own JSON API (`/api/v1`, see `server/openapi.json`). The contract types
+//! come from the core crate, so this module is little more than the routes.
+
+use chrono::NaiveDate;
+use fairslot_core::{DepartmentTree, DoctorList, HospitalList, Schedule, encode_component as enc};
+
+use super::{ApiFuture, BookingApi, ScheduleTarget, Transport};
+
+pub struct NativeApi {
+    transport: Transport,
+}
+
+impl NativeApi {
+    pub fn new(transport: Transport) -> Self {
+        Self { transport }
+    }
+}
+
+/// The path and query of a schedule request.
+pub fn schedule_path(target: &ScheduleTarget, from: NaiveDate, days: u32) -> String {
+    let (key, id) = match target {
+        ScheduleTarget::Doctor(id) => ("doctor", id),
+        ScheduleTarget::Department(id) => ("department", id),
+    };
+    format!(
+        "/schedules?{key}={}&from={}&days={days}",
+        enc(id),
+        from.format("%Y-%m-%d")
+    )
+}
+
+impl BookingApi for NativeApi {
+    fn hospitals(&self) -> ApiFuture<'_, HospitalList> {
+        Box::pin(self.transport.get("/hospitals"))
+    }
+
+    fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree> {
+        let path = format!("/hospitals/{}/departments", enc(hospital_id));
+        Box::pin(async move { self.transport.get(&path).await })
+    }
+
+    fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList> {
+        let path = format!("/departments/{}/doctors", enc(department_id));
+        Box::pin(async move { self.transport.get(&path).await })
+    }
+
+    fn schedule(
+        &self,
+        target: ScheduleTarget,
+        from: NaiveDate,
+        days: u32,
+    ) -> ApiFuture<'_, Schedule> {
+        let path = schedule_path(&target, from, days);
+        Box::pin(async move { self.transport.get(&path).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_paths_encode_ids() {
+        let from = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(
+            schedule_path(&ScheduleTarget::Doctor("h1-cardio-1".into()), from, 14),
+            "/schedules?doctor=h1-cardio-1&from=2026-11-23&days=14"
+        );
+        assert_eq!(
+            schedule_path(&ScheduleTarget::Department("a&days=999".into()), from, 7),
+            "/schedules?department=a%26days%3D999&from=2026-11-23&days=7"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! The root: read the config, then either explain what is wrong with it or start the shell with
+//! the configured backend and the route table.
+
+use fairslot_core::config::{Config, ConfigError, ConfigProblem, Locale, Mode};
+use leptos::prelude::*;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api::{self, provide_api};
+use crate::browser;
+use crate::components::LangSwitch;
+use crate::config::{self, ConfigState};
+use crate::i18n::{Msg, provide_i18n, use_i18n};
+use crate::pages::{DepartmentPage, HospitalPage, HospitalsPage, NotFound, SchedulePage};
+
+/// The locale before the config is known: URL, then a stored choice, then the browser's.
+fn early_locale() -> Option<Locale> {
+    browser::url_narrowing()
+        .locale
+        .or_else(|| browser::stored_locale().as_deref().and_then(Locale::parse))
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let explicit = early_locale();
+    let i18n = provide_i18n(
+        explicit
+            .or_else(|| {
+                browser::navigator_language()
+                    .as_deref()
+                    .and_then(Locale::parse)
+            })
+            .unwrap_or_default(),
+    );
+    Effect::new(move |_| browser::set_document_lang(i18n.locale.get().tag()));
+
+    let config = LocalResource::new(config::load);
+    view! {
+        {move || match config.get() {
+            None => view! { <p class="splash" role="status">{i18n.t(Msg::Loading)}</p> }.into_any(),
+            Some(ConfigState::Ready(cfg)) => {
+                if explicit.is_none() {
+                    i18n.locale.set(cfg.narrowed(&browser::url_narrowing()).0);
+                }
+                match api::from_config(&cfg) {
+                    Ok(api) => {
+                        provide_api(api);
+                        view! { <Shell config=cfg /> }.into_any()
+                    }
+                    Err(_) => view! { <ConfigScreen problem=ConfigScreenProblem::Adapter /> }.into_any(),
+                }
+            }
+            Some(ConfigState::Invalid(errors)) => {
+                view! { <ConfigScreen problem=ConfigScreenProblem::Invalid(errors) /> }.into_any()
+            }
+            Some(ConfigState::Unreachable) => {
+                view! { <ConfigScreen problem=ConfigScreenProblem::Unreachable /> }.into_any()
+            }
+        }}
+    }
+}
+
+/// What the config screen explains.
+#[derive(Debug, Clone, PartialEq)]
+enum ConfigScreenProblem {
+    Invalid(Vec<ConfigError>),
+    Unreachable,
+    Adapter,
+}
+
+fn problem_text(problem: &ConfigProblem, locale: Locale) -> String {
+    let with = |msg: Msg, arg: &str| msg.text(locale).replacen("{}", arg, 1);
+    match problem {
+        ConfigProblem::NotJson(detail) => with(Msg::ConfigNotJson, detail),
+        ConfigProblem::Missing => Msg::ConfigMissing.text(locale).into(),
+        ConfigProblem::WrongType(t) => with(Msg::ConfigWrongType, t),
+        ConfigProblem::OneOf(allowed) => with(Msg::ConfigOneOf, &allowed.join(", ")),
+        ConfigProblem::BadUrl => Msg::ConfigBadUrl.text(locale).into(),
+        ConfigProblem::BadOrigin => Msg::ConfigBadOrigin.text(locale).into(),
+        ConfigProblem::Empty => Msg::ConfigEmpty.text(locale).into(),
+        ConfigProblem::OutOfRange { min, max } => {
+            with(Msg::ConfigOutOfRange, &format!("{min}–{max}"))
+        }
+        ConfigProblem::BadValue => Msg::ConfigBadValue.text(locale).into(),
+    }
+}
+
+#[component]
+fn ConfigScreen(problem: ConfigScreenProblem) -> impl IntoView {
+    let i18n = use_i18n();
+    let body = match problem {
+        ConfigScreenProblem::Unreachable => view! {
+            <p>{i18n.t(Msg::ConfigUnreachable)}</p>
+            <button class="button" on:click=|_| reload()>{i18n.t(Msg::Retry)}</button>
+        }
+        .into_any(),
+        ConfigScreenProblem::Adapter => {
+            view! { <p>{i18n.t(Msg::ConfigAdapterUnavailable)}</p> }.into_any()
+        }
+        ConfigScreenProblem::Invalid(errors) => {
+            let rows = errors
+                .into_iter()
+                .map(|e| {
+                    let field = if e.field.is_empty() {
+                        "config.json".to_string()
+                    } else {
+                        e.field
+                    };
+                    view! {
+                        <li>
+                            <span class="visually-hidden">{i18n.t(Msg::ConfigField)}" "</span>
+                            <code class="config-field">{field}</code>
+                            " — "
+                            <span>{move || problem_text(&e.problem, i18n.locale.get())}</span>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <p>{i18n.t(Msg::ConfigIntro)}</p>
+                <ul class="config-errors">{rows}</ul>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <header class="topbar">
+            <span class="brand">{i18n.t(Msg::AppName)}</span>
+            <LangSwitch />
+        </header>
+        <main id="main" class="page config-screen">
+            <h1>{i18n.t(Msg::ConfigTitle)}</h1>
+            {body}
+        </main>
+    }
+}
+
+fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
+/// The app proper: top bar, language switch, routes.
+#[component]
+fn Shell(config: Config) -> impl IntoView {
+    let i18n = use_i18n();
+    browser::set_css_properties(&config.theme.css_properties());
+    let mode = match &config.mode {
+        Mode::Phone => "phone",
+        Mode::Kiosk { .. } => "kiosk",
+        Mode::Embed { .. } => "embed",
+    };
+    browser::set_root_attribute("data-mode", mode);
+    let preselected = config.narrowed(&browser::url_narrowing()).1;
+    provide_context(Preselection {
+        hospital: preselected,
+    });
+
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
+            <header class="topbar">
+                <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
+                <LangSwitch />
+            </header>
+            <main id="main" class="page" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HospitalsPage />
+                    <Route path=path!("/hospitals/:hospital") view=HospitalPage />
+                    <Route path=path!("/hospitals/:hospital/departments/:department") view=DepartmentPage />
+                    <Route
+                        path=path!("/hospitals/:hospital/departments/:department/schedule")
+                        view=SchedulePage
+                    />
+                    <Route
+                        path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor")
+                        view=SchedulePage
+                    />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// A hospital chosen by the deployment or by the page URL, opened instead of the list.
+#[derive(Debug, Clone)]
+pub struct Preselection {
+    pub hospital: Option<String>,
+}

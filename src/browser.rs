@@ -1,0 +1,89 @@
+//! The few browser facts the rest of the app needs, behind plain functions.
+
+use chrono::{DateTime, Utc};
+use fairslot_core::config::UrlNarrowing;
+
+/// The device clock as UTC. Only used for "today" and for countdown deltas; schedule times come
+/// with their own offsets from the server.
+pub fn now_utc() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+}
+
+/// What the page URL's query may narrow in the config (language, hospital).
+pub fn url_narrowing() -> UrlNarrowing {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return UrlNarrowing::default();
+    };
+    let lang = params.get("lang");
+    let hospital = params.get("hospital");
+    let mut pairs = Vec::new();
+    if let Some(v) = lang.as_deref() {
+        pairs.push(("lang", v));
+    }
+    if let Some(v) = hospital.as_deref() {
+        pairs.push(("hospital", v));
+    }
+    UrlNarrowing::from_pairs(pairs)
+}
+
+/// The browser's preferred language, for the screens shown before the config is read.
+pub fn navigator_language() -> Option<String> {
+    web_sys::window().and_then(|w| w.navigator().language())
+}
+
+fn document_element() -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.document_element()
+}
+
+/// Sets `lang` on `<html>` so screen readers and fonts follow the chosen language.
+pub fn set_document_lang(tag: &str) {
+    if let Some(el) = document_element() {
+        let _ = el.set_attribute("lang", tag);
+    }
+}
+
+/// Sets an attribute on `<html>`, e.g. the mode, for the stylesheet to follow.
+pub fn set_root_attribute(name: &str, value: &str) {
+    if let Some(el) = document_element() {
+        let _ = el.set_attribute(name, value);
+    }
+}
+
+/// Sets CSS custom properties on `<html>`; values were validated with the config.
+pub fn set_css_properties(props: &[(&str, &str)]) {
+    use wasm_bindgen::JsCast;
+    let Some(el) = document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    for (name, value) in props {
+        let _ = el.style().set_property(name, value);
+    }
+}
+
+/// The stored language choice; not personal data, and only a language tag.
+pub fn stored_locale() -> Option<String> {
+    local_storage()?.get_item(LOCALE_KEY).ok().flatten()
+}
+
+pub fn store_locale(tag: &str) {
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(LOCALE_KEY, tag);
+    }
+}
+
+const LOCALE_KEY: &str = "fairslot.locale";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Sets the document title, so tabs and history entries say where the patient is.
+pub fn set_title(title: &str) {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(title);
+    }
+}

@@ -1,0 +1,114 @@
+//! View pieces shared by several pages.
+
+mod day_strip;
+mod remote;
+
+pub use day_strip::DayStrip;
+pub use remote::{EmptyState, remote_view};
+
+use fairslot_core::config::Locale;
+use fairslot_core::schedule::Availability;
+use fairslot_core::{DoctorTitle, HospitalLevel, Period};
+use leptos::prelude::*;
+
+use crate::browser;
+use crate::i18n::{Msg, use_i18n};
+
+/// Switches between Chinese and English and remembers the choice.
+#[component]
+pub fn LangSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let other = move || match i18n.locale.get() {
+        Locale::ZhCn => Locale::En,
+        Locale::En => Locale::ZhCn,
+    };
+    view! {
+        <button
+            class="lang-switch"
+            type="button"
+            lang=move || other().tag()
+            aria-label=i18n.t(Msg::SwitchLanguageLabel)
+            on:click=move |_| {
+                let next = other();
+                i18n.locale.set(next);
+                browser::store_locale(next.tag());
+            }
+        >
+            {i18n.t(Msg::SwitchLanguage)}
+        </button>
+    }
+}
+
+pub fn level_msg(level: HospitalLevel) -> Msg {
+    match level {
+        HospitalLevel::Grade3A => Msg::Level3A,
+        HospitalLevel::Grade3B => Msg::Level3B,
+        HospitalLevel::Grade2A => Msg::Level2A,
+        HospitalLevel::Grade2B => Msg::Level2B,
+        HospitalLevel::Grade1 => Msg::Level1,
+    }
+}
+
+pub fn title_msg(title: DoctorTitle) -> Msg {
+    match title {
+        DoctorTitle::Chief => Msg::TitleChief,
+        DoctorTitle::AssociateChief => Msg::TitleAssociateChief,
+        DoctorTitle::Attending => Msg::TitleAttending,
+        DoctorTitle::Resident => Msg::TitleResident,
+    }
+}
+
+pub fn period_msg(period: Period) -> Msg {
+    match period {
+        Period::Am => Msg::Am,
+        Period::Pm => Msg::Pm,
+        Period::Evening => Msg::Evening,
+    }
+}
+
+/// `¥50.00` from fen.
+pub fn format_fee(fen: u32) -> String {
+    format!("¥{}.{:02}", fen / 100, fen % 100)
+}
+
+/// The `UTC+08:00` form of an offset.
+pub fn format_offset(minutes: i32) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+/// A short, translated label for an availability state, with the hospital-time release hour.
+pub fn availability_label(a: Option<Availability>, offset_minutes: i32) -> (String, &'static str) {
+    let i18n = use_i18n();
+    match a {
+        None => (Msg::NoClinic.text(i18n.locale.get()).into(), "none"),
+        Some(Availability::Open(n)) => (i18n.fmt(Msg::Remaining, n), "open"),
+        Some(Availability::Full) => (Msg::Full.text(i18n.locale.get()).into(), "full"),
+        Some(Availability::Stopped) => (Msg::Stopped.text(i18n.locale.get()).into(), "stopped"),
+        Some(Availability::NotReleased(Some(at))) => (
+            i18n.fmt(
+                Msg::ReleasedAt,
+                fairslot_core::time::hhmm(at, offset_minutes),
+            ),
+            "not-released",
+        ),
+        Some(Availability::NotReleased(None)) => (
+            Msg::NotReleased.text(i18n.locale.get()).into(),
+            "not-released",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fees_and_offsets() {
+        assert_eq!(format_fee(5000), "¥50.00");
+        assert_eq!(format_fee(1505), "¥15.05");
+        assert_eq!(format_offset(480), "+08:00");
+        assert_eq!(format_offset(-210), "-03:30");
+    }
+}

@@ -1,0 +1,38 @@
+//! Loads `config.json` at start. Whatever is wrong with it ends on a screen that says so.
+
+use fairslot_core::config::{self, Config, ConfigError};
+use gloo_net::http::Request;
+use web_sys::RequestCache;
+
+/// Where the runtime config is served from, next to `index.html`.
+const CONFIG_URL: &str = "/config.json";
+
+/// The outcome of loading the config.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigState {
+    Ready(Config),
+    /// The file was read but is wrong; each error names a field.
+    Invalid(Vec<ConfigError>),
+    /// The file could not be fetched at all (offline, 404, server error).
+    Unreachable,
+}
+
+pub async fn load() -> ConfigState {
+    let response = Request::get(CONFIG_URL)
+        .cache(RequestCache::NoCache)
+        .send()
+        .await;
+    let Ok(response) = response else {
+        return ConfigState::Unreachable;
+    };
+    if !response.ok() {
+        return ConfigState::Unreachable;
+    }
+    match response.text().await {
+        Ok(text) => match config::parse(&text) {
+            Ok(config) => ConfigState::Ready(config),
+            Err(errors) => ConfigState::Invalid(errors),
+        },
+        Err(_) => ConfigState::Unreachable,
+    }
+}

@@ -1,0 +1,114 @@
+//! A hospital: its two-level department tree, searchable.
+
+use fairslot_core::encode_component;
+use fairslot_core::search::filter_departments;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::{param, query_param, use_set_query};
+use crate::api::{ApiError, use_api};
+use crate::browser;
+use crate::components::{EmptyState, level_msg, remote_view};
+use crate::i18n::{Msg, use_i18n};
+
+#[component]
+pub fn HospitalPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let api = use_api();
+    let hospital_id = param("hospital");
+    let tree = LocalResource::new(move || {
+        let api = api.clone();
+        let id = hospital_id.get();
+        async move {
+            match id {
+                Some(id) => api.departments(&id).await,
+                None => Err(not_found()),
+            }
+        }
+    });
+    let q = query_param("q");
+    let set_query = use_set_query();
+
+    remote_view(tree, 6, move |tree| {
+        let hospital = tree.hospital.clone();
+        let title = hospital.name.clone();
+        Effect::new(move |_| browser::set_title(&i18n.pick(&title)));
+        let hospital_href = format!("/hospitals/{}", encode_component(&hospital.id));
+        let groups = tree.groups.clone();
+        let set_query = set_query.clone();
+        view! {
+            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
+                <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
+            </nav>
+            <header class="page-header">
+                <h1>{move || i18n.pick(&hospital.name)}</h1>
+                <p class="card-meta">
+                    <span class="badge">{i18n.t(level_msg(hospital.level))}</span>
+                    <span>{move || i18n.pick(&hospital.address)}</span>
+                </p>
+                <p>
+                    {i18n.t(Msg::Phone)}": "
+                    <a href=format!("tel:{}", hospital.phone)>{hospital.phone.clone()}</a>
+                </p>
+            </header>
+            <h2>{i18n.t(Msg::DepartmentsTitle)}</h2>
+            <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+                <label class="field field-search">
+                    <span class="field-label">{i18n.t(Msg::SearchDepartments)}</span>
+                    <input
+                        type="search"
+                        name="q"
+                        autocomplete="off"
+                        prop:value=move || q.get().unwrap_or_default()
+                        on:input=move |ev| set_query("q", event_target_value(&ev))
+                    />
+                </label>
+            </form>
+            {move || {
+                let shown = filter_departments(&groups, &q.get().unwrap_or_default());
+                if shown.is_empty() {
+                    return view! { <EmptyState message=Msg::NoDepartments /> }.into_any();
+                }
+                shown
+                    .into_iter()
+                    .map(|group| {
+                        let links = group
+                            .departments
+                            .into_iter()
+                            .map(|d| {
+                                let href = format!(
+                                    "{hospital_href}/departments/{}",
+                                    encode_component(&d.id),
+                                );
+                                view! {
+                                    <li>
+                                        <A href=href attr:class="list-link">{move || i18n.pick(&d.name)}</A>
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <section class="department-group">
+                                <h3>{move || i18n.pick(&group.name)}</h3>
+                                <ul class="link-grid">{links}</ul>
+                            </section>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            }}
+        }
+    })
+}
+
+/// The answer for an id that is not well formed: the same as an id the server does not know.
+pub(super) fn not_found() -> ApiError {
+    ApiError::Problem(Box::new(fairslot_core::Problem {
+        type_uri: fairslot_core::ProblemKind::NotFound.type_uri(),
+        title: "Not found".into(),
+        status: 404,
+        detail: None,
+        errors: Vec::new(),
+        alternatives: Vec::new(),
+    }))
+}

@@ -1,0 +1,170 @@
+//! The first screen: find a hospital by name, district or level.
+
+use fairslot_core::search::{HospitalFilter, districts};
+use fairslot_core::{HospitalLevel, encode_component};
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+
+use super::{query_param, use_set_query};
+use crate::api::use_api;
+use crate::app::Preselection;
+use crate::browser;
+use crate::components::{EmptyState, level_msg, remote_view};
+use crate::i18n::{Msg, use_i18n};
+
+#[component]
+pub fn HospitalsPage() -> impl IntoView {
+    if let Some(id) = use_context::<Preselection>().and_then(|p| p.hospital) {
+        return view! { <Redirect path=format!("/hospitals/{}", encode_component(&id)) /> }
+            .into_any();
+    }
+    let i18n = use_i18n();
+    let api = use_api();
+    Effect::new(move |_| browser::set_title(Msg::HospitalsTitle.text(i18n.locale.get())));
+
+    let hospitals = LocalResource::new(move || {
+        let api = api.clone();
+        async move { api.hospitals().await.map(|list| list.items) }
+    });
+    let q = query_param("q");
+    let district = query_param("district");
+    let level = query_param("level");
+    let filter = Memo::new(move |_| HospitalFilter {
+        query: q.get().unwrap_or_default(),
+        district: district.get(),
+        level: level.get().as_deref().and_then(HospitalLevel::from_code),
+    });
+    let set_query = use_set_query();
+    let (set_q, set_district, set_level, clear) = (
+        set_query.clone(),
+        set_query.clone(),
+        set_query.clone(),
+        set_query,
+    );
+
+    view! {
+        <h1>{i18n.t(Msg::HospitalsTitle)}</h1>
+        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+            <label class="field field-search">
+                <span class="field-label">{i18n.t(Msg::SearchHospitals)}</span>
+                <input
+                    type="search"
+                    name="q"
+                    autocomplete="off"
+                    enterkeyhint="search"
+                    prop:value=move || filter.get().query
+                    on:input=move |ev| set_q("q", event_target_value(&ev))
+                />
+            </label>
+            {remote_view(hospitals, 0, move |list| {
+                let options = districts(&list)
+                    .into_iter()
+                    .map(|(id, name)| {
+                        let selected = {
+                            let id = id.clone();
+                            move || filter.get().district.as_deref() == Some(id.as_str())
+                        };
+                        view! { <option value=id selected=selected>{move || i18n.pick(&name)}</option> }
+                    })
+                    .collect_view();
+                let set_district = set_district.clone();
+                view! {
+                    <label class="field">
+                        <span class="field-label">{i18n.t(Msg::District)}</span>
+                        <select
+                            name="district"
+                            on:change=move |ev| set_district("district", event_target_value(&ev))
+                        >
+                            <option value="" selected=move || filter.get().district.is_none()>
+                                {i18n.t(Msg::AllDistricts)}
+                            </option>
+                            {options}
+                        </select>
+                    </label>
+                }
+            })}
+            <label class="field">
+                <span class="field-label">{i18n.t(Msg::Level)}</span>
+                <select name="level" on:change=move |ev| set_level("level", event_target_value(&ev))>
+                    <option value="" selected=move || filter.get().level.is_none()>
+                        {i18n.t(Msg::AllLevels)}
+                    </option>
+                    {HospitalLevel::ALL
+                        .into_iter()
+                        .map(|l| {
+                            view! {
+                                <option value=l.code() selected=move || filter.get().level == Some(l)>
+                                    {i18n.t(level_msg(l))}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+        </form>
+        {remote_view(hospitals, 4, move |list| {
+            let clear = clear.clone();
+            move || {
+                let f = filter.get();
+                let shown: Vec<_> = f.apply(&list).into_iter().cloned().collect();
+                if shown.is_empty() {
+                    let clear = clear.clone();
+                    return view! {
+                        <EmptyState message=Msg::NoHospitals>
+                            <button
+                                class="button"
+                                type="button"
+                                on:click=move |_| {
+                                    clear("q", String::new());
+                                    clear("district", String::new());
+                                    clear("level", String::new());
+                                }
+                            >
+                                {i18n.t(Msg::ClearFilters)}
+                            </button>
+                        </EmptyState>
+                    }
+                    .into_any();
+                }
+                let count = shown.len();
+                view! {
+                    <p class="result-count" role="status">{move || i18n.fmt(Msg::ResultsCount, count)}</p>
+                    <ul class="cards">
+                        {shown.into_iter().map(|h| view! { <HospitalCard hospital=h /> }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }
+        })}
+    }
+    .into_any()
+}
+
+#[component]
+fn HospitalCard(hospital: fairslot_core::Hospital) -> impl IntoView {
+    let i18n = use_i18n();
+    let href = format!("/hospitals/{}", encode_component(&hospital.id));
+    let has_slots = hospital.has_slots_today;
+    let fairslot_core::Hospital {
+        name,
+        district,
+        address,
+        level,
+        ..
+    } = hospital;
+    view! {
+        <li class="card hospital-card">
+            <A href=href attr:class="card-link">
+                <h2 class="card-title">{move || i18n.pick(&name)}</h2>
+            </A>
+            <p class="card-meta">
+                <span class="badge">{i18n.t(level_msg(level))}</span>
+                <span>{move || i18n.pick(&district.name)}</span>
+            </p>
+            <p class="card-address">{move || i18n.pick(&address)}</p>
+            <p class="hint" data-has-slots=has_slots.to_string()>
+                {i18n.t(if has_slots { Msg::HasSlotsToday } else { Msg::NoSlotsToday })}
+            </p>
+        </li>
+    }
+}

@@ -1,0 +1,56 @@
+//! One file per route.
+
+mod department;
+mod hospital;
+mod hospitals;
+mod not_found;
+mod schedule;
+
+pub use department::DepartmentPage;
+pub use hospital::HospitalPage;
+pub use hospitals::HospitalsPage;
+pub use not_found::NotFound;
+pub use schedule::SchedulePage;
+
+use fairslot_core::config::is_safe_id;
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+/// A route parameter, if it is a well-formed id. A hostile id never reaches the API.
+fn param(name: &'static str) -> Memo<Option<String>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get(name).filter(|id| is_safe_id(id)))
+}
+
+/// A query parameter of the current page.
+fn query_param(name: &'static str) -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get(name).filter(|v| !v.is_empty()))
+}
+
+/// Sets (or, with an empty value, removes) one query parameter in place, without a history entry,
+/// so filters and the chosen day survive reload and can be shared.
+fn use_set_query() -> impl Fn(&'static str, String) + Clone + Send + Sync + 'static {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    move |key, value| {
+        let mut map = query.get_untracked();
+        if value.is_empty() {
+            map.remove(key);
+        } else {
+            map.replace(key, value);
+        }
+        let path = web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .unwrap_or_default();
+        navigate(
+            &format!("{path}{}", map.to_query_string()),
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    }
+}
