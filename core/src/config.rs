@@ -289,10 +289,18 @@ fn is_hex_colour(s: &str) -> bool {
         .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// A length of at most 48 px or rem, e.g. `12px` or `0.75rem`.
 fn is_css_length(s: &str) -> bool {
-    let num = s.strip_suffix("px").or_else(|| s.strip_suffix("rem"));
-    num.and_then(|n| n.parse::<f32>().ok())
-        .is_some_and(|n| (0.0..=48.0).contains(&n))
+    let Some(num) = s.strip_suffix("px").or_else(|| s.strip_suffix("rem")) else {
+        return false;
+    };
+    let (whole, frac) = num.split_once('.').unwrap_or((num, "0"));
+    let digits = |p: &str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
+    digits(whole)
+        && digits(frac)
+        && whole
+            .parse::<u32>()
+            .is_ok_and(|w| w < 48 || (w == 48 && frac.bytes().all(|b| b == b'0')))
 }
 
 fn is_font_family(s: &str) -> bool {
@@ -391,22 +399,20 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
     };
 
     let mut theme = Theme::default();
-    if let Some(t) = root.get("theme").filter(|v| !v.is_null()) {
-        if let Some(t) = w.object(Some(t), "theme") {
-            let fields: [(&str, fn(&str) -> bool, &mut Option<String>); 3] = [
-                ("brand", is_hex_colour, &mut theme.brand),
-                ("radius", is_css_length, &mut theme.radius),
-                ("font", is_font_family, &mut theme.font),
-            ];
-            for (name, check, slot) in fields {
-                let field = format!("theme.{name}");
-                if let Some(v) = w.string(t.get(name), &field, false) {
-                    if check(v) {
-                        *slot = Some(v.to_string());
-                    } else {
-                        w.fail(field, ConfigProblem::BadValue);
-                    }
-                }
+    let theme_object = root.get("theme").filter(|v| !v.is_null());
+    if let Some(t) = theme_object.and_then(|t| w.object(Some(t), "theme")) {
+        type Check = fn(&str) -> bool;
+        let fields: [(&str, Check, &mut Option<String>); 3] = [
+            ("brand", is_hex_colour, &mut theme.brand),
+            ("radius", is_css_length, &mut theme.radius),
+            ("font", is_font_family, &mut theme.font),
+        ];
+        for (name, check, slot) in fields {
+            let field = format!("theme.{name}");
+            match w.string(t.get(name), &field, false) {
+                Some(v) if check(v) => *slot = Some(v.to_string()),
+                Some(_) => w.fail(field, ConfigProblem::BadValue),
+                None => {}
             }
         }
     }
@@ -577,6 +583,23 @@ mod tests {
             names,
             ["mode.allowed_origins[1]", "mode.allowed_origins[2]"]
         );
+    }
+
+    #[test]
+    fn theme_lengths() {
+        for (len, ok) in [
+            ("12px", true),
+            ("0.75rem", true),
+            ("48px", true),
+            ("48.5px", false),
+            ("9999px", false),
+            ("1e2px", false),
+            ("-1px", false),
+            ("px", false),
+            ("12", false),
+        ] {
+            assert_eq!(is_css_length(len), ok, "{len}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use std::fmt;
 
 use crate::contract::{DocumentKind, FieldError, MaskedPatient, PatientInput};
+use crate::time::ymd;
 
 /// Why an identity field was refused. `code()` is stable and travels in API errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -100,8 +101,7 @@ impl ResidentId {
         if !PROVINCES.contains(&&id[..2]) {
             return Err(IdentityError::Region);
         }
-        let birth = NaiveDate::parse_from_str(&id[6..14], "%Y%m%d")
-            .map_err(|_| IdentityError::BirthDate)?;
+        let birth = ymd(&id[6..10], &id[10..12], &id[12..14]).ok_or(IdentityError::BirthDate)?;
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
         if birth < earliest || birth > today {
             return Err(IdentityError::BirthDate);
@@ -118,7 +118,7 @@ impl ResidentId {
     }
 
     pub fn birth_date(&self) -> NaiveDate {
-        NaiveDate::parse_from_str(&self.0[6..14], "%Y%m%d").expect("checked when parsed")
+        ymd(&self.0[6..10], &self.0[10..12], &self.0[12..14]).expect("checked when parsed")
     }
 }
 

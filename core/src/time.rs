@@ -1,7 +1,7 @@
 //! Hospital-local time. Every time shown to a patient is in the hospital's own UTC offset, never the
 //! device's: a relative in Los Angeles booking for a parent in Hangzhou must see Hangzhou times.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Timelike, Utc, Weekday};
 
 /// The hospital's offset; falls back to UTC for an out-of-range value rather than panicking.
 pub fn offset(minutes: i32) -> FixedOffset {
@@ -20,9 +20,8 @@ pub fn hospital_today(now: DateTime<Utc>, offset_minutes: i32) -> NaiveDate {
 
 /// `HH:MM` of an instant in the hospital's time.
 pub fn hhmm(instant: DateTime<FixedOffset>, offset_minutes: i32) -> String {
-    at_hospital(instant, offset_minutes)
-        .format("%H:%M")
-        .to_string()
+    let t = at_hospital(instant, offset_minutes);
+    format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
 /// `days` consecutive dates starting at `from`.
@@ -41,7 +40,27 @@ pub fn is_weekend(date: NaiveDate) -> bool {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    ymd(&s[0..4], &s[5..7], &s[8..10])
+}
+
+/// A date from its decimal year, month and day fields; `None` unless all are digits and the date
+/// exists. Hand-written because chrono's format-string parser is large in WebAssembly.
+pub fn ymd(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
+    let num = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(num(year)?).ok()?, num(month)?, num(day)?)
+}
+
+/// `11/23`: month and day without the year, for compact day labels.
+pub fn month_day(date: NaiveDate) -> String {
+    format!("{}/{}", date.month(), date.day())
 }
 
 /// Whole seconds left until `deadline`, given the server's clock at a known device instant.
@@ -116,5 +135,12 @@ mod tests {
         assert_eq!(weekday_index(from), 0);
         assert!(is_weekend(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()));
         assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(
+            parse_date("2026-02-28"),
+            NaiveDate::from_ymd_opt(2026, 2, 28)
+        );
+        assert_eq!(parse_date("2026-2-28"), None);
+        assert_eq!(parse_date("+026-02-28"), None);
+        assert_eq!(month_day(from), "12/28");
     }
 }

@@ -128,12 +128,11 @@ pub fn interpret<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ApiError> {
         .retry_after
         .as_deref()
         .and_then(|v| v.trim().parse::<u32>().ok());
-    if raw.content_type.contains("json") {
-        if let Ok(problem) = serde_json::from_str::<Problem>(&raw.body) {
-            if problem.kind().is_some() {
-                return Err(ApiError::Problem(Box::new(problem)));
-            }
-        }
+    if raw.content_type.contains("json")
+        && let Ok(problem) = serde_json::from_str::<Problem>(&raw.body)
+        && problem.kind().is_some()
+    {
+        return Err(ApiError::Problem(Box::new(problem)));
     }
     Err(ApiError::Server {
         status: raw.status,

@@ -22,11 +22,7 @@ pub fn schedule_path(target: &ScheduleTarget, from: NaiveDate, days: u32) -> Str
         ScheduleTarget::Doctor(id) => ("doctor", id),
         ScheduleTarget::Department(id) => ("department", id),
     };
-    format!(
-        "/schedules?{key}={}&from={}&days={days}",
-        enc(id),
-        from.format("%Y-%m-%d")
-    )
+    format!("/schedules?{key}={}&from={}&days={days}", enc(id), from)
 }
 
 impl BookingApi for NativeApi {

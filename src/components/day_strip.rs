@@ -1,8 +1,8 @@
 //! The row of days a patient scans first: date, weekday and how many places are left.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use fairslot_core::schedule::DaySummary;
-use fairslot_core::time::weekday_index;
+use fairslot_core::time::{month_day, weekday_index};
 use leptos::prelude::*;
 
 use super::availability_label;
@@ -49,7 +49,7 @@ pub fn DayStrip(
                         on:click=move |_| on_select.run(date)
                     >
                         <span class="day-weekday">{i18n.t(weekday)}</span>
-                        <span class="day-date">{format!("{}/{}", date.month(), date.day())}</span>
+                        <span class="day-date">{month_day(date)}</span>
                         <span class="day-state">{move || state().0}</span>
                     </button>
                 </li>

@@ -106,7 +106,7 @@ fn DoctorCard(
         .into_iter()
         .map(|day| {
             let label = move || availability_label(day.availability, offset_minutes);
-            let date = day.date.format("%m-%d").to_string();
+            let date = fairslot_core::time::month_day(day.date);
             view! {
                 <li data-state=move || label().1>
                     <span class="glance-date">{date}</span>

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Measures what BENCHMARKS.md reports: bytes of the first screen (raw, gzip -9, brotli -q 11) and
+# the time to the first hospital list in Chromium under mobile throttling. Needs a release build
+# (scripts/build-app.sh) and the tools from scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/e2e/node_modules/.bin:$PATH"
+
+echo "## First screen bytes (dist/)"
+printf '| file | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|\n'
+total_raw=0 total_gz=0 total_br=0
+for f in dist/index.html dist/*.js dist/*_bg.wasm dist/*.css dist/config.json; do
+  raw=$(stat -c %s "$f")
+  gz=$(gzip -9 -c "$f" | wc -c)
+  br=$(brotli -q 11 -c "$f" | wc -c)
+  total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz)) total_br=$((total_br + br))
+  printf '| %s | %d | %d | %d |\n' "$(basename "$f" | sed -E 's/-[0-9a-f]{16}//')" "$raw" "$gz" "$br"
+done
+printf '| **total** | **%d** | **%d** | **%d** |\n\n' "$total_raw" "$total_gz" "$total_br"
+
+cargo build --release -p fairslot-server
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+target/release/fairslot-server --listen "127.0.0.1:$port" --data-dir "$data" --static-dir dist --demo-large 2>/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null && break; sleep 0.1; done
+node e2e/bench/load.mjs "http://127.0.0.1:$port"

@@ -1,0 +1,193 @@
+//! Bookings: created exactly once per idempotency key, looked up and cancelled with the code and
+//! the last four characters of the patient's document.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fairslot_core::identity::Patient;
+use fairslot_core::time::hospital_today;
+use fairslot_core::{Booking, BookingRequest, CancelRequest, ProblemKind};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, Channel, IdempotencyKey, is_valid_idempotency_key,
+};
+use crate::faults::FreshCommit;
+use crate::problem::ApiError;
+use crate::store::{BookingOutcome, NewBooking, StoredResponse};
+
+pub async fn create(
+    State(state): State<AppState>,
+    Channel(channel): Channel,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<BookingRequest>,
+) -> Result<Response, ApiError> {
+    let fingerprint = fingerprint(&request);
+    // A repeat is answered before anything else: its original answer stands even if the slot has
+    // since started or the rules have moved.
+    let lookup_key = key.clone();
+    if let Some(stored) = state
+        .with_store(move |s| s.stored_response(&lookup_key))
+        .await?
+    {
+        return replay(stored, &fingerprint);
+    }
+
+    let now = state.clock.now();
+    let slot_id = request.slot_id.clone();
+    let utc_offset = state
+        .with_store(move |s| s.slot_utc_offset(&slot_id))
+        .await?;
+    let patient = Patient::validate(&request.patient, hospital_today(now, utc_offset))
+        .map_err(ApiError::invalid)?;
+    let new = NewBooking {
+        idempotency_key: key,
+        fingerprint: fingerprint.clone(),
+        channel,
+        slot_id: request.slot_id,
+        hold_id: request.hold_id,
+        patient,
+        relationship: request.patient.relationship,
+        cancel_cutoff: state.settings.cancel_cutoff,
+    };
+    match state
+        .with_store(move |s| s.create_booking(&new, now))
+        .await?
+    {
+        BookingOutcome::Created(stored) => {
+            let mut response = stored_response(stored);
+            response.extensions_mut().insert(FreshCommit);
+            Ok(response)
+        }
+        BookingOutcome::AlreadyStored(stored) => replay(stored, &fingerprint),
+    }
+}
+
+/// The original answer for a repeated request, or a conflict if the key was used for another one.
+fn replay(stored: StoredResponse, fingerprint: &str) -> Result<Response, ApiError> {
+    if stored.fingerprint == fingerprint {
+        Ok(stored_response(stored))
+    } else {
+        Err(ApiError::new(
+            ProblemKind::IdempotencyConflict,
+            "This Idempotency-Key was already used for a different booking request; use a new key for a new request.",
+        ))
+    }
+}
+
+fn stored_response(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        stored.body,
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&stored.location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// SHA-256 of the request's canonical JSON: formatting and key order do not matter, content does.
+fn fingerprint(request: &BookingRequest) -> String {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Booking codes are read off paper and phones: case, spaces and dashes do not matter.
+fn normalise_code(code: &str) -> Option<String> {
+    let code: String = code
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (!code.is_empty() && code.len() <= 16 && code.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(code)
+}
+
+fn no_such_booking() -> ApiError {
+    // The same answer for an unknown code and a wrong document, so neither can be probed.
+    ApiError::not_found("No booking matches this code and document.")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    document_last4: Option<String>,
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(query): ApiQuery<LookupQuery>,
+) -> Result<Json<Booking>, ApiError> {
+    let last4 = query
+        .document_last4
+        .filter(|l| !l.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "document_last4",
+                "required",
+                "give the last four characters of the patient's document",
+            )
+        })?;
+    let code = normalise_code(&code).ok_or_else(no_such_booking)?;
+    let owned = state.with_store(move |s| s.booking_by_code(&code)).await?;
+    owned
+        .filter(|b| b.document_last4.eq_ignore_ascii_case(last4.trim()))
+        .map(|b| Json(b.booking))
+        .ok_or_else(no_such_booking)
+}
+
+pub async fn by_key(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<Json<Booking>, ApiError> {
+    let none = || ApiError::not_found("No booking was created with this Idempotency-Key.");
+    if !is_valid_idempotency_key(&key) {
+        return Err(none());
+    }
+    state
+        .with_store(move |s| s.booking_by_key(&key))
+        .await?
+        .map(Json)
+        .ok_or_else(none)
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(request): ApiJson<CancelRequest>,
+) -> Result<Json<Booking>, ApiError> {
+    let code = normalise_code(&code).ok_or_else(no_such_booking)?;
+    let now = state.clock.now();
+    let result = state
+        .with_store(move |s| s.cancel_booking(&code, &request.document_last4, now))
+        .await;
+    match result {
+        Err(e) if e.kind == ProblemKind::NotFound => Err(no_such_booking()),
+        other => other.map(Json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_normalised_for_humans() {
+        assert_eq!(normalise_code("k7q4-m2xp").as_deref(), Some("K7Q4M2XP"));
+        assert_eq!(normalise_code("K7Q4 M2XP").as_deref(), Some("K7Q4M2XP"));
+        assert_eq!(normalise_code("' OR 1=1 --"), None);
+        assert_eq!(normalise_code(""), None);
+    }
+}

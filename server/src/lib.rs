@@ -1,0 +1,25 @@
+//! Fairslot's reference booking API: the embedded default backend of the app and what its
+//! end-to-end tests run against.
+//!
+//! `/api/v1` serves hospitals, department trees, doctors, schedules, holds, idempotent bookings,
+//! lookup and cancel, per-channel statistics and health, as documented in `openapi.json`. Data
+//! lives in SQLite; every change of capacity is one transaction, so no slot is ever overbooked.
+//!
+//! Start it in-process with [`server::start`] (tests do, with a [`clock::ManualClock`]) or from
+//! the command line through [`server::run`].
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod extract;
+pub mod faults;
+pub mod problem;
+pub mod random;
+pub mod seed;
+pub mod server;
+pub mod static_files;
+pub mod store;
+
+pub use api::AppState;
+pub use config::Config;
+pub use server::{AppOptions, RunningServer, StartError, app, run, start};

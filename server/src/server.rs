@@ -1,0 +1,377 @@
+//! Wiring: the full application router, the HTTP/1 accept loop and the background sweep.
+//!
+//! The accept loop is ours rather than `axum::serve` for one reason: fault injection must be able
+//! to commit a booking and then close the connection without any response, which needs the
+//! service to fail at the connection level.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveDate};
+use fairslot_core::time::hospital_today;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::api::{self, AppState, Settings};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::extract::Channel;
+use crate::faults::{DropConnection, Faults};
+use crate::problem::ApiError;
+use crate::seed::{self, Demo};
+use crate::static_files::StaticFiles;
+use crate::store::{SqliteStore, Store, StoreError};
+
+/// How often expired holds are swept and the schedule window is checked.
+const SWEEP_EVERY: StdDuration = StdDuration::from_secs(10);
+/// How long shutdown waits for requests in flight.
+const DRAIN_FOR: StdDuration = StdDuration::from_secs(5);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("invalid CORS origin {0:?}")]
+    CorsOrigin(String),
+    #[error("startup task failed: {0}")]
+    Task(String),
+}
+
+/// Front-end and operational options of the router beyond [`AppState`].
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    pub static_dir: Option<PathBuf>,
+    pub cors_origins: Vec<String>,
+    pub log_requests: bool,
+}
+
+/// The whole application: API, static app, CORS and request log.
+pub fn app(state: AppState, options: &AppOptions) -> Result<Router, StartError> {
+    let files = options
+        .static_dir
+        .as_deref()
+        .map(|dir| Arc::new(StaticFiles::new(dir)));
+    let mut app = api::router(state).fallback(move |request: Request| {
+        let files = files.clone();
+        async move { fallback(files, request).await }
+    });
+    if let Some(cors) = cors_layer(&options.cors_origins)? {
+        app = app.layer(cors);
+    }
+    if options.log_requests {
+        app = app.layer(middleware::from_fn(log_request));
+    }
+    Ok(app)
+}
+
+/// Unknown API paths get a problem; anything else is the app's (or a problem when no app is
+/// served).
+async fn fallback(files: Option<Arc<StaticFiles>>, request: Request) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api" || path.starts_with("/api/");
+    match files {
+        Some(files) if !api => files.serve(request).await,
+        _ => ApiError::not_found("No resource at this address.").into_response(),
+    }
+}
+
+fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| StartError::CorsOrigin(o.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                IDEMPOTENCY_HEADER_NAME,
+                CHANNEL_HEADER_NAME,
+            ])
+            .expose_headers([header::RETRY_AFTER, header::LOCATION])
+            .max_age(StdDuration::from_secs(600)),
+    ))
+}
+
+/// [`fairslot_core::IDEMPOTENCY_HEADER`] as a header name (lowercase, as `HeaderName` stores names).
+const IDEMPOTENCY_HEADER_NAME: HeaderName = HeaderName::from_static("idempotency-key");
+/// [`fairslot_core::CHANNEL_HEADER`] as a header name.
+const CHANNEL_HEADER_NAME: HeaderName = HeaderName::from_static("x-fairslot-channel");
+
+/// One line per request. The query string is left out: it may carry `document_last4`.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let channel = Channel::log_label(&parts);
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let dropped = if response.extensions().get::<DropConnection>().is_some() {
+        " dropped-after-commit"
+    } else {
+        ""
+    };
+    eprintln!(
+        "{method} {path} {}{dropped} {}ms channel={channel}",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+/// A server started in-process: its address, and a handle to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+    sweep: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish (briefly) and closes the database.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.sweep.abort();
+        let _ = (&mut self.accept).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.sweep.abort();
+    }
+}
+
+/// Opens the store, installs demo data, binds the listener and starts serving.
+pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let demo = Arc::new(Demo::new(config.demo_large));
+    let path = config.database_path();
+    let now = clock.now();
+    let seed_demo = Arc::clone(&demo);
+    let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || {
+        let store = SqliteStore::open(&path)?;
+        seed::ensure(&store, &seed_demo, now)?;
+        store.expire_holds(now)?;
+        Ok::<_, StoreError>(Arc::new(store))
+    })
+    .await
+    .map_err(|e| StartError::Task(e.to_string()))??;
+
+    let state = AppState {
+        store,
+        clock,
+        faults: Arc::new(Faults::new(config.faults.clone())),
+        settings: Arc::new(Settings {
+            hold_ttl: Duration::seconds(i64::from(config.hold_seconds)),
+            cancel_cutoff: Duration::minutes(i64::from(config.cancel_cutoff_minutes)),
+            fault_control: config.fault_control,
+        }),
+    };
+    let options = AppOptions {
+        static_dir: config.static_dir.clone(),
+        cors_origins: config.cors_origins.clone(),
+        log_requests: !config.quiet,
+    };
+    let router = app(state.clone(), &options)?;
+    let listener =
+        TcpListener::bind(&config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen.clone(),
+        source,
+    })?;
+    let (stop, stopped) = watch::channel(false);
+    let accept = tokio::spawn(accept_loop(listener, router, stopped));
+    let sweep = tokio::spawn(sweep_loop(
+        state.clone(),
+        demo,
+        hospital_today(now, seed::UTC_OFFSET_MINUTES),
+    ));
+    Ok(RunningServer {
+        addr,
+        state,
+        stop,
+        accept,
+        sweep,
+    })
+}
+
+/// Runs until Ctrl-C or SIGTERM, announcing the address on stdout.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let server = start(&config, Arc::new(crate::clock::SystemClock)).await?;
+    println!("Fairslot reference API listening on http://{}", server.addr);
+    shutdown_signal().await;
+    eprintln!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// The response was deliberately withheld; hyper closes the connection on a service error.
+#[derive(Debug, thiserror::Error)]
+#[error("response dropped after commit (fault injection)")]
+struct ResponseDropped;
+
+async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(StdDuration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let app = app.clone();
+            async move {
+                let Ok::<_, Infallible>(response) = app.oneshot(request).await;
+                if response.extensions().get::<DropConnection>().is_some() {
+                    Err(ResponseDropped)
+                } else {
+                    Ok(response)
+                }
+            }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(StdDuration::from_secs(30))
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_FOR, graceful.shutdown()).await;
+}
+
+/// Returns the places of expired holds and, when the calendar day changes, extends the schedule
+/// window so today and the next days always exist.
+async fn sweep_loop(state: AppState, demo: Arc<Demo>, mut scheduled_for: NaiveDate) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let today = hospital_today(now, seed::UTC_OFFSET_MINUTES);
+        let extend = today != scheduled_for;
+        let demo = Arc::clone(&demo);
+        let result = state
+            .with_store(move |s| {
+                s.expire_holds(now)?;
+                if extend {
+                    seed::ensure(s, &demo, now)?;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            Ok(()) => scheduled_for = today,
+            Err(e) => eprintln!("sweep failed: {}", e.detail.unwrap_or_default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fairslot_core::{CHANNEL_HEADER, IDEMPOTENCY_HEADER};
+
+    #[test]
+    fn cors_header_names_are_the_contract_headers() {
+        assert_eq!(
+            IDEMPOTENCY_HEADER_NAME.as_str(),
+            IDEMPOTENCY_HEADER.to_ascii_lowercase()
+        );
+        assert_eq!(
+            CHANNEL_HEADER_NAME.as_str(),
+            CHANNEL_HEADER.to_ascii_lowercase()
+        );
+    }
+
+    #[test]
+    fn cors_is_off_without_origins_and_refuses_malformed_ones() {
+        assert!(cors_layer(&[]).unwrap().is_none());
+        assert!(cors_layer(&[" ".into()]).unwrap().is_none());
+        assert!(cors_layer(&["https://a.example".into()]).unwrap().is_some());
+        assert!(cors_layer(&["bad\norigin".into()]).is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! A real server on a real database file in a temporary directory, driven over HTTP with a clock
+//! the test controls.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use fairslot_server::clock::ManualClock;
+use fairslot_server::{Config, RunningServer};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Monday 23 November 2026, 09:00 in Hangzhou.
+pub fn start_instant() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap()
+}
+
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+/// A day relative to the test's today, as `YYYY-MM-DD`.
+pub fn day(offset: i64) -> String {
+    (today() + Duration::days(offset)).to_string()
+}
+
+/// The id of a demo slot: doctor, day offset, period, local start `HHMM`.
+pub fn slot(doctor: &str, day_offset: i64, period: &str, hhmm: &str) -> String {
+    format!("{doctor}-{}-{period}-{hhmm}", day(day_offset))
+}
+
+/// A patient that passes every check; the document's last four are `002X`.
+pub fn patient() -> Value {
+    json!({
+        "name": "李雷",
+        "document_kind": "resident_id",
+        "document_number": "11010519491231002X",
+        "phone": "138 1234 5678",
+        "relationship": "self",
+        "consent": true
+    })
+}
+
+pub fn booking_body(slot_id: &str) -> Value {
+    json!({ "slot_id": slot_id, "patient": patient() })
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub client: Client,
+    pub config: Config,
+    server: Option<RunningServer>,
+    dir: Arc<TempDir>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = Arc::new(TempDir::new().expect("temp dir"));
+        let mut config = Config::for_data_dir(dir.path());
+        configure(&mut config);
+        let clock = Arc::new(ManualClock::new(start_instant()));
+        let server = fairslot_server::start(&config, clock.clone())
+            .await
+            .expect("server starts");
+        Self {
+            base: format!("http://{}", server.addr),
+            clock,
+            client: Client::new(),
+            config,
+            server: Some(server),
+            dir,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory and clock.
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+        let server = fairslot_server::start(&self.config, self.clock.clone())
+            .await
+            .expect("server restarts");
+        self.base = format!("http://{}", server.addr);
+        self.client = Client::new();
+        self.server = Some(server);
+    }
+
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("fairslot.sqlite3")
+    }
+
+    /// Runs one query against the database file itself, bypassing the API.
+    pub fn query_i64(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(self.database()).expect("open db");
+        conn.query_row(sql, [], |r| r.get(0)).expect("query")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn book(&self, key: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url("/bookings"))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("POST /bookings")
+    }
+
+    /// Books and expects success; returns the booking.
+    pub async fn book_ok(&self, key: &str, slot_id: &str) -> Value {
+        let response = self.book(key, &booking_body(slot_id)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "booking {slot_id}");
+        response.json().await.expect("booking JSON")
+    }
+
+    /// The slot as the schedule shows it now.
+    pub async fn slot(&self, slot_id: &str) -> Value {
+        let (doctor, date) = parse_slot_id(slot_id);
+        let schedule: Value = self
+            .get(&format!("/schedules?doctor={doctor}&from={date}&days=1"))
+            .await
+            .json()
+            .await
+            .expect("schedule JSON");
+        schedule["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .flat_map(|s| s["slots"].as_array().expect("slots").iter())
+            .find(|s| s["id"] == slot_id)
+            .cloned()
+            .unwrap_or_else(|| panic!("slot {slot_id} not in schedule"))
+    }
+
+    pub async fn remaining(&self, slot_id: &str) -> u64 {
+        self.slot(slot_id).await["remaining"]
+            .as_u64()
+            .expect("remaining")
+    }
+
+    /// Total free places in the database, to show a refused request changed nothing.
+    pub fn total_remaining(&self) -> i64 {
+        self.query_i64("SELECT SUM(remaining) FROM slots")
+    }
+}
+
+/// `h1-cardio-3-2026-11-24-am-0800` → (`h1-cardio-3`, `2026-11-24`).
+fn parse_slot_id(slot_id: &str) -> (String, String) {
+    let parts: Vec<&str> = slot_id.split('-').collect();
+    let date_at = parts
+        .iter()
+        .position(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_digit()))
+        .expect("year in slot id");
+    let doctor = parts[..date_at].join("-");
+    let date = parts[date_at..date_at + 3].join("-");
+    (doctor, date)
+}
+
+/// Reads a problem response and checks its media type and type URI.
+pub async fn expect_problem(response: Response, status: u16, slug: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    let problem: Value = response.json().await.expect("problem JSON");
+    assert_eq!(
+        problem["type"],
+        format!("urn:fairslot:problem:{slug}"),
+        "{problem}"
+    );
+    assert_eq!(problem["status"], status);
+    problem
+}

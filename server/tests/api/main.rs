@@ -1,0 +1,14 @@
+//! Behaviour of the booking API over real HTTP against a real SQLite file.
+//!
+//! One test binary with several modules, so the suite links once.
+
+mod common;
+
+mod bad_input;
+mod bookings;
+mod catalogue;
+mod concurrency;
+mod faults;
+mod holds;
+mod openapi;
+mod serving;
