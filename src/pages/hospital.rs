@@ -60,7 +60,7 @@ pub fn HospitalPage() -> impl IntoView {
                         name="q"
                         autocomplete="off"
                         prop:value=move || q.get().unwrap_or_default()
-                        on:input=move |ev| set_query("q", event_target_value(&ev))
+                        on:input=move |ev| set_query(&[("q", event_target_value(&ev))])
                     />
                 </label>
             </form>

@@ -53,10 +53,12 @@ pub fn HospitalsPage() -> impl IntoView {
                     autocomplete="off"
                     enterkeyhint="search"
                     prop:value=move || filter.get().query
-                    on:input=move |ev| set_q("q", event_target_value(&ev))
+                    on:input=move |ev| set_q(&[("q", event_target_value(&ev))])
                 />
             </label>
-            {remote_view(hospitals, 0, move |list| {
+            {move || {
+                // Districts come from the list itself; while it loads or fails, only "all".
+                let list = hospitals.get().and_then(Result::ok).unwrap_or_default();
                 let options = districts(&list)
                     .into_iter()
                     .map(|(id, name)| {
@@ -73,7 +75,7 @@ pub fn HospitalsPage() -> impl IntoView {
                         <span class="field-label">{i18n.t(Msg::District)}</span>
                         <select
                             name="district"
-                            on:change=move |ev| set_district("district", event_target_value(&ev))
+                            on:change=move |ev| set_district(&[("district", event_target_value(&ev))])
                         >
                             <option value="" selected=move || filter.get().district.is_none()>
                                 {i18n.t(Msg::AllDistricts)}
@@ -82,10 +84,10 @@ pub fn HospitalsPage() -> impl IntoView {
                         </select>
                     </label>
                 }
-            })}
+            }}
             <label class="field">
                 <span class="field-label">{i18n.t(Msg::Level)}</span>
-                <select name="level" on:change=move |ev| set_level("level", event_target_value(&ev))>
+                <select name="level" on:change=move |ev| set_level(&[("level", event_target_value(&ev))])>
                     <option value="" selected=move || filter.get().level.is_none()>
                         {i18n.t(Msg::AllLevels)}
                     </option>
@@ -115,9 +117,11 @@ pub fn HospitalsPage() -> impl IntoView {
                                 class="button"
                                 type="button"
                                 on:click=move |_| {
-                                    clear("q", String::new());
-                                    clear("district", String::new());
-                                    clear("level", String::new());
+                                    clear(&[
+                                        ("q", String::new()),
+                                        ("district", String::new()),
+                                        ("level", String::new()),
+                                    ]);
                                 }
                             >
                                 {i18n.t(Msg::ClearFilters)}

@@ -29,17 +29,20 @@ fn query_param(name: &'static str) -> Memo<Option<String>> {
     Memo::new(move |_| query.read().get(name).filter(|v| !v.is_empty()))
 }
 
-/// Sets (or, with an empty value, removes) one query parameter in place, without a history entry,
-/// so filters and the chosen day survive reload and can be shared.
-fn use_set_query() -> impl Fn(&'static str, String) + Clone + Send + Sync + 'static {
+/// Sets (or, with an empty value, removes) query parameters in place, without a history entry,
+/// so filters and the chosen day survive reload and can be shared. Several changes go in one call:
+/// navigation is asynchronous, so a second call would still see the first one's old query.
+fn use_set_query() -> impl Fn(&[(&'static str, String)]) + Clone + Send + Sync + 'static {
     let query = use_query_map();
     let navigate = use_navigate();
-    move |key, value| {
+    move |changes| {
         let mut map = query.get_untracked();
-        if value.is_empty() {
-            map.remove(key);
-        } else {
-            map.replace(key, value);
+        for (key, value) in changes {
+            if value.is_empty() {
+                map.remove(key);
+            } else {
+                map.replace(*key, value.clone());
+            }
         }
         let path = web_sys::window()
             .and_then(|w| w.location().pathname().ok())

@@ -97,7 +97,8 @@ pub fn SchedulePage() -> impl IntoView {
                 .unwrap_or(first_open)
         });
         let set_query = set_query.clone();
-        let on_select = Callback::new(move |date: NaiveDate| set_query("day", date.to_string()));
+        let on_select =
+            Callback::new(move |date: NaiveDate| set_query(&[("day", date.to_string())]));
 
         let hospital_href = format!("/hospitals/{}", encode_component(&list.hospital.id));
         let department_href = format!(
