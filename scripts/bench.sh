@@ -14,7 +14,7 @@ for f in dist/index.html dist/*.js dist/*_bg.wasm dist/*.css dist/config.json; d
   gz=$(gzip -9 -c "$f" | wc -c)
   br=$(brotli -q 11 -c "$f" | wc -c)
   total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz)) total_br=$((total_br + br))
-  printf '| %s | %d | %d | %d |\n' "$(basename "$f" | sed -E 's/-[0-9a-f]{16}//')" "$raw" "$gz" "$br"
+  printf '| %s | %d | %d | %d |\n' "$(basename "$f" | sed -E 's/-[0-9a-f]{12,20}//')" "$raw" "$gz" "$br"
 done
 printf '| **total** | **%d** | **%d** | **%d** |\n\n' "$total_raw" "$total_gz" "$total_br"
 

@@ -2,7 +2,6 @@
 
 use fairslot_core::config::{self, Config, ConfigError};
 use gloo_net::http::Request;
-use web_sys::RequestCache;
 
 /// Where the runtime config is served from, next to `index.html`.
 const CONFIG_URL: &str = "/config.json";
@@ -18,10 +17,9 @@ pub enum ConfigState {
 }
 
 pub async fn load() -> ConfigState {
-    let response = Request::get(CONFIG_URL)
-        .cache(RequestCache::NoCache)
-        .send()
-        .await;
+    // Default cache mode, so the response preloaded by index.html is used; the server marks the
+    // file `no-cache`, so a changed config is still picked up on the next start.
+    let response = Request::get(CONFIG_URL).send().await;
     let Ok(response) = response else {
         return ConfigState::Unreachable;
     };

@@ -108,6 +108,7 @@ messages! {
     Evening => "晚间", "Evening";
     Remaining => "余 {}", "{} left";
     Full => "约满", "Full";
+    SlotPast => "已过", "Past";
     Stopped => "停诊", "No clinic";
     NotReleased => "未放号", "Not released";
     ReleasedAt => "{} 放号", "Opens {}";

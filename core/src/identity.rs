@@ -77,11 +77,7 @@ pub struct ResidentId(String);
 impl ResidentId {
     /// Parses, accepting spaces and a lowercase `x`. `today` bounds the birth date.
     pub fn parse(input: &str, today: NaiveDate) -> Result<Self, IdentityError> {
-        let id: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let id = compact_upper(input);
         if id.is_empty() {
             return Err(IdentityError::Required);
         }
@@ -122,6 +118,15 @@ impl ResidentId {
     }
 }
 
+/// Document numbers as typed on phones: spaces dropped, letters uppercased.
+fn compact_upper(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Parses any document kind into its normalised number (uppercase, no spaces).
 pub fn parse_document(
     kind: DocumentKind,
@@ -131,11 +136,7 @@ pub fn parse_document(
     if kind == DocumentKind::ResidentId {
         return ResidentId::parse(input, today).map(|id| id.0);
     }
-    let number: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let number = compact_upper(input);
     if number.is_empty() {
         return Err(IdentityError::Required);
     }

@@ -34,27 +34,27 @@ impl Transport {
 
     /// GETs `path` (starting with `/`, already encoded) and reads the answer as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        interpret(self.fetch(Method::GET, path).await?)
+    }
+
+    /// Asks each endpoint in turn until one gives an answer that is not an outage. Kept apart from
+    /// the typed reading so this loop exists once in the binary, not once per response type.
+    async fn fetch(&self, method: Method, path: &str) -> Result<RawResponse, ApiError> {
         let n = self.base_urls.len();
         let first = self.preferred.load(Ordering::Relaxed) % n.max(1);
-        let mut last_error = ApiError::Network;
+        let mut last = Err(ApiError::Network);
         for i in 0..n {
             let index = (first + i) % n;
             let url = format!("{}{}", self.base_urls[index], path);
-            match self.send(Method::GET, &url).await {
-                Ok(raw) => {
-                    let result = interpret(raw);
-                    match &result {
-                        Err(e) if e.is_transient() => last_error = e.clone(),
-                        _ => {
-                            self.preferred.store(index, Ordering::Relaxed);
-                            return result;
-                        }
-                    }
+            match self.send(method.clone(), &url).await {
+                Ok(raw) if !raw.is_outage() => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(raw);
                 }
-                Err(e) => last_error = e,
+                other => last = other,
             }
         }
-        Err(last_error)
+        last
     }
 
     async fn send(&self, method: Method, url: &str) -> Result<RawResponse, ApiError> {
@@ -116,6 +116,13 @@ pub struct RawResponse {
     pub content_type: String,
     pub retry_after: Option<String>,
     pub body: String,
+}
+
+impl RawResponse {
+    /// An answer that says "not now" rather than "no": another endpoint or a later try may work.
+    pub fn is_outage(&self) -> bool {
+        self.status >= 500 || self.status == 429
+    }
 }
 
 /// Reads a response as `T` on success, as problem details on failure, and anything else as an
@@ -195,7 +202,8 @@ mod tests {
                 retry_after: Some(7)
             }
         );
-        assert!(e.is_transient());
+        assert!(raw(503, "", "").is_outage() && raw(429, "", "").is_outage());
+        assert!(!raw(404, "", "").is_outage() && !raw(200, "", "").is_outage());
         // JSON that is not a problem of ours is not trusted as one.
         let e =
             interpret::<HospitalList>(raw(400, "application/json", r#"{"type":"x"}"#)).unwrap_err();

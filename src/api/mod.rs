@@ -68,19 +68,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// Whether another endpoint, or a later attempt, may succeed where this one failed.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Network | Self::Timeout => true,
-            Self::Server { status, .. } => *status >= 500 || *status == 429,
-            Self::Problem(p) => matches!(
-                p.kind(),
-                Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal)
-            ),
-            Self::BadData(_) => false,
-        }
-    }
-
     /// What to tell the patient.
     pub fn message(&self) -> Msg {
         match self {
@@ -129,23 +116,6 @@ mod tests {
             errors: vec![],
             alternatives: vec![],
         }))
-    }
-
-    #[test]
-    fn outages_are_transient_and_refusals_are_not() {
-        assert!(ApiError::Network.is_transient());
-        assert!(ApiError::Timeout.is_transient());
-        assert!(
-            ApiError::Server {
-                status: 502,
-                retry_after: None
-            }
-            .is_transient()
-        );
-        assert!(problem(ProblemKind::Unavailable).is_transient());
-        assert!(!problem(ProblemKind::NotFound).is_transient());
-        assert!(!problem(ProblemKind::SlotTaken).is_transient());
-        assert!(!ApiError::BadData("x".into()).is_transient());
     }
 
     #[test]

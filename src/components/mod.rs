@@ -14,6 +14,33 @@ use leptos::prelude::*;
 use crate::browser;
 use crate::i18n::{Msg, use_i18n};
 
+/// The search box of a list page, wrapped in its own search landmark.
+#[component]
+pub fn SearchField(
+    label: Msg,
+    #[prop(into)] value: Signal<String>,
+    on_input: Callback<String>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+            <label class="field field-search">
+                <span class="field-label">{i18n.t(label)}</span>
+                <input
+                    type="search"
+                    name="q"
+                    autocomplete="off"
+                    enterkeyhint="search"
+                    prop:value=move || value.get()
+                    on:input=move |ev| on_input.run(event_target_value(&ev))
+                />
+            </label>
+            {children.map(|c| c())}
+        </form>
+    }
+}
+
 /// Switches between Chinese and English and remembers the choice.
 #[component]
 pub fn LangSwitch() -> impl IntoView {

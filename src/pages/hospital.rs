@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use super::{param, query_param, use_set_query};
 use crate::api::{ApiError, use_api};
 use crate::browser;
-use crate::components::{EmptyState, level_msg, remote_view};
+use crate::components::{EmptyState, SearchField, level_msg, remote_view};
 use crate::i18n::{Msg, use_i18n};
 
 #[component]
@@ -35,7 +35,6 @@ pub fn HospitalPage() -> impl IntoView {
         Effect::new(move |_| browser::set_title(&i18n.pick(&title)));
         let hospital_href = format!("/hospitals/{}", encode_component(&hospital.id));
         let groups = tree.groups.clone();
-        let set_query = set_query.clone();
         view! {
             <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
                 <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
@@ -52,18 +51,7 @@ pub fn HospitalPage() -> impl IntoView {
                 </p>
             </header>
             <h2>{i18n.t(Msg::DepartmentsTitle)}</h2>
-            <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
-                <label class="field field-search">
-                    <span class="field-label">{i18n.t(Msg::SearchDepartments)}</span>
-                    <input
-                        type="search"
-                        name="q"
-                        autocomplete="off"
-                        prop:value=move || q.get().unwrap_or_default()
-                        on:input=move |ev| set_query(&[("q", event_target_value(&ev))])
-                    />
-                </label>
-            </form>
+            <SearchField label=Msg::SearchDepartments value=Signal::derive(move || q.get().unwrap_or_default()) on_input=Callback::new(move |v| set_query.run(vec![("q", v)])) />
             {move || {
                 let shown = filter_departments(&groups, &q.get().unwrap_or_default());
                 if shown.is_empty() {

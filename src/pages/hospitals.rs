@@ -9,7 +9,7 @@ use super::{query_param, use_set_query};
 use crate::api::use_api;
 use crate::app::Preselection;
 use crate::browser;
-use crate::components::{EmptyState, level_msg, remote_view};
+use crate::components::{EmptyState, SearchField, level_msg, remote_view};
 use crate::i18n::{Msg, use_i18n};
 
 #[component]
@@ -35,27 +35,11 @@ pub fn HospitalsPage() -> impl IntoView {
         level: level.get().as_deref().and_then(HospitalLevel::from_code),
     });
     let set_query = use_set_query();
-    let (set_q, set_district, set_level, clear) = (
-        set_query.clone(),
-        set_query.clone(),
-        set_query.clone(),
-        set_query,
-    );
+    let on_search = Callback::new(move |q: String| set_query.run(vec![("q", q)]));
 
     view! {
         <h1>{i18n.t(Msg::HospitalsTitle)}</h1>
-        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
-            <label class="field field-search">
-                <span class="field-label">{i18n.t(Msg::SearchHospitals)}</span>
-                <input
-                    type="search"
-                    name="q"
-                    autocomplete="off"
-                    enterkeyhint="search"
-                    prop:value=move || filter.get().query
-                    on:input=move |ev| set_q(&[("q", event_target_value(&ev))])
-                />
-            </label>
+        <SearchField label=Msg::SearchHospitals value=Signal::derive(move || filter.get().query) on_input=on_search>
             {move || {
                 // Districts come from the list itself; while it loads or fails, only "all".
                 let list = hospitals.get().and_then(Result::ok).unwrap_or_default();
@@ -69,13 +53,12 @@ pub fn HospitalsPage() -> impl IntoView {
                         view! { <option value=id selected=selected>{move || i18n.pick(&name)}</option> }
                     })
                     .collect_view();
-                let set_district = set_district.clone();
                 view! {
                     <label class="field">
                         <span class="field-label">{i18n.t(Msg::District)}</span>
                         <select
                             name="district"
-                            on:change=move |ev| set_district(&[("district", event_target_value(&ev))])
+                            on:change=move |ev| set_query.run(vec![("district", event_target_value(&ev))])
                         >
                             <option value="" selected=move || filter.get().district.is_none()>
                                 {i18n.t(Msg::AllDistricts)}
@@ -87,7 +70,7 @@ pub fn HospitalsPage() -> impl IntoView {
             }}
             <label class="field">
                 <span class="field-label">{i18n.t(Msg::Level)}</span>
-                <select name="level" on:change=move |ev| set_level(&[("level", event_target_value(&ev))])>
+                <select name="level" on:change=move |ev| set_query.run(vec![("level", event_target_value(&ev))])>
                     <option value="" selected=move || filter.get().level.is_none()>
                         {i18n.t(Msg::AllLevels)}
                     </option>
@@ -103,21 +86,19 @@ pub fn HospitalsPage() -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
-        </form>
+        </SearchField>
         {remote_view(hospitals, 4, move |list| {
-            let clear = clear.clone();
             move || {
                 let f = filter.get();
                 let shown: Vec<_> = f.apply(&list).into_iter().cloned().collect();
                 if shown.is_empty() {
-                    let clear = clear.clone();
                     return view! {
                         <EmptyState message=Msg::NoHospitals>
                             <button
                                 class="button"
                                 type="button"
                                 on:click=move |_| {
-                                    clear(&[
+                                    set_query.run(vec![
                                         ("q", String::new()),
                                         ("district", String::new()),
                                         ("level", String::new()),

@@ -32,16 +32,16 @@ fn query_param(name: &'static str) -> Memo<Option<String>> {
 /// Sets (or, with an empty value, removes) query parameters in place, without a history entry,
 /// so filters and the chosen day survive reload and can be shared. Several changes go in one call:
 /// navigation is asynchronous, so a second call would still see the first one's old query.
-fn use_set_query() -> impl Fn(&[(&'static str, String)]) + Clone + Send + Sync + 'static {
+fn use_set_query() -> Callback<Vec<(&'static str, String)>> {
     let query = use_query_map();
     let navigate = use_navigate();
-    move |changes| {
+    Callback::new(move |changes: Vec<(&'static str, String)>| {
         let mut map = query.get_untracked();
         for (key, value) in changes {
             if value.is_empty() {
                 map.remove(key);
             } else {
-                map.replace(*key, value.clone());
+                map.replace(key, value);
             }
         }
         let path = web_sys::window()
@@ -55,5 +55,5 @@ fn use_set_query() -> impl Fn(&[(&'static str, String)]) + Clone + Send + Sync +
                 ..Default::default()
             },
         );
-    }
+    })
 }

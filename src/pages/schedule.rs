@@ -96,9 +96,8 @@ pub fn SchedulePage() -> impl IntoView {
                 .filter(|d| (first_day..=last_day).contains(d))
                 .unwrap_or(first_open)
         });
-        let set_query = set_query.clone();
         let on_select =
-            Callback::new(move |date: NaiveDate| set_query(&[("day", date.to_string())]));
+            Callback::new(move |date: NaiveDate| set_query.run(vec![("day", date.to_string())]));
 
         let hospital_href = format!("/hospitals/{}", encode_component(&list.hospital.id));
         let department_href = format!(
@@ -228,14 +227,23 @@ fn SessionSlots(
         .slots
         .into_iter()
         .map(|slot| {
-            let time = format!("{}–{}", hhmm(slot.start, offset_minutes), hhmm(slot.end, offset_minutes));
-            let open = slot.remaining > 0 && slot.start > now;
+            let time = format!(
+                "{}–{}",
+                hhmm(slot.start, offset_minutes),
+                hhmm(slot.end, offset_minutes)
+            );
+            let past = slot.start <= now;
+            let open = slot.remaining > 0 && !past;
             let remaining = slot.remaining;
             view! {
                 <li class="slot" data-open=open.to_string() data-slot=slot.id>
                     <span class="slot-time">{time}</span>
                     <span class="slot-remaining">
-                        {move || if open { i18n.fmt(Msg::Remaining, remaining) } else { Msg::Full.text(i18n.locale.get()).to_string() }}
+                        {move || match (past, open) {
+                            (true, _) => Msg::SlotPast.text(i18n.locale.get()).to_string(),
+                            (false, true) => i18n.fmt(Msg::Remaining, remaining),
+                            (false, false) => Msg::Full.text(i18n.locale.get()).to_string(),
+                        }}
                     </span>
                 </li>
             }
