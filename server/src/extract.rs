@@ -18,6 +18,21 @@ use crate::problem::{ApiError, field_error};
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// A raw body of at most [`MAX_BODY_BYTES`]; an oversized or unreadable one is a problem, not
+/// axum's plain-text rejection.
+pub struct ApiBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBody)
+            .map_err(body_rejection)
+    }
+}
+
 /// A JSON body. Any content type is accepted as long as the bytes are JSON of the right shape:
 /// a browser `fetch` without headers sends `text/plain`, and refusing it would help nobody.
 pub struct ApiJson<T>(pub T);
@@ -30,9 +45,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
+        let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(ApiJson)
             .map_err(|e| ApiError::new(ProblemKind::Validation, json_error_detail(&e)))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -92,12 +92,14 @@ pub fn app(state: AppState, options: &AppOptions) -> Result<Router, StartError> 
 /// Unknown API paths get a problem; anything else is the app's (or a problem when no app is
 /// served).
 async fn fallback(files: Option<Arc<StaticFiles>>, request: Request) -> Response {
-    let path = request.uri().path();
-    let api = path == "/api" || path.starts_with("/api/");
     match files {
-        Some(files) if !api => files.serve(request).await,
+        Some(files) if !is_api_path(request.uri().path()) => files.serve(request).await,
         _ => ApiError::not_found("No resource at this address.").into_response(),
     }
+}
+
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }
 
 fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {
@@ -137,11 +139,17 @@ const IDEMPOTENCY_HEADER_NAME: HeaderName = HeaderName::from_static("idempotency
 /// [`fairslot_core::CHANNEL_HEADER`] as a header name.
 const CHANNEL_HEADER_NAME: HeaderName = HeaderName::from_static("x-fairslot-channel");
 
-/// One line per request. The query string is left out: it may carry `document_last4`.
+/// One line per request. API requests are logged by route (`/api/v1/bookings/{code}`), never by
+/// their actual path or query: booking codes and idempotency keys are credentials, the query may
+/// carry `document_last4`, and a client may put anything into a path it makes up.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = match request.extensions().get::<MatchedPath>() {
+        Some(route) => route.as_str().to_owned(),
+        None if is_api_path(request.uri().path()) => "(no such API route)".to_owned(),
+        None => request.uri().path().to_owned(),
+    };
     let (parts, body) = request.into_parts();
     let channel = Channel::log_label(&parts);
     let response = next.run(Request::from_parts(parts, body)).await;

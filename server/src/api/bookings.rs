@@ -58,7 +58,7 @@ pub async fn create(
         .await?
     {
         BookingOutcome::Created(stored) => {
-            let mut response = stored_response(stored);
+            let mut response = http_response(stored);
             response.extensions_mut().insert(FreshCommit);
             Ok(response)
         }
@@ -69,7 +69,7 @@ pub async fn create(
 /// The original answer for a repeated request, or a conflict if the key was used for another one.
 fn replay(stored: StoredResponse, fingerprint: &str) -> Result<Response, ApiError> {
     if stored.fingerprint == fingerprint {
-        Ok(stored_response(stored))
+        Ok(http_response(stored))
     } else {
         Err(ApiError::new(
             ProblemKind::IdempotencyConflict,
@@ -78,7 +78,7 @@ fn replay(stored: StoredResponse, fingerprint: &str) -> Result<Response, ApiErro
     }
 }
 
-fn stored_response(stored: StoredResponse) -> Response {
+fn http_response(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
     let mut response = (
         status,
@@ -95,7 +95,10 @@ fn stored_response(stored: StoredResponse) -> Response {
     response
 }
 
-/// SHA-256 of the request's canonical JSON: formatting and key order do not matter, content does.
+/// SHA-256 of the request as parsed, written back out in one fixed form, so "the same body" means
+/// the same JSON value: whitespace, member order, unknown members and an explicit `null` for an
+/// absent option make no difference; any other difference in content does, down to the spelling of
+/// a phone number. Headers (the channel) are not part of it.
 fn fingerprint(request: &BookingRequest) -> String {
     let canonical = serde_json::to_vec(request).unwrap_or_default();
     Sha256::digest(&canonical)

@@ -1,7 +1,6 @@
 //! Health, the OpenAPI document, and the test-only fault switch.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +9,7 @@ use fairslot_core::{Health, ProblemKind};
 use serde::Serialize;
 
 use super::AppState;
+use crate::extract::ApiBody;
 use crate::faults::FaultSpec;
 use crate::problem::ApiError;
 
@@ -61,7 +61,7 @@ pub async fn faults_show(State(state): State<AppState>) -> Json<FaultStatus> {
 /// Replaces the faults with the spec in the (plain text) body.
 pub async fn faults_set(
     State(state): State<AppState>,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<Json<FaultStatus>, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(

@@ -144,7 +144,7 @@ pub trait Store: Send + Sync + 'static {
     fn create_hold(&self, slot_id: &str, now: DateTime<Utc>, ttl: Duration) -> StoreResult<Hold>;
     /// Gives a live hold's place back; releasing a hold that already ended is a no-op.
     fn release_hold(&self, hold_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
-    /// Returns the capacity of holds that expired; returns how many did.
+    /// Gives the places of expired holds back; returns how many holds expired.
     fn expire_holds(&self, now: DateTime<Utc>) -> StoreResult<usize>;
 
     fn stored_response(&self, idempotency_key: &str) -> StoreResult<Option<StoredResponse>>;

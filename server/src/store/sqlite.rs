@@ -757,42 +757,51 @@ impl SlotContext {
     }
 }
 
+/// What [`slot_context_from_row`] reads, and the joins that reach it from `slots sl`.
+const SLOT_CONTEXT_COLUMNS: &str = "sl.id, sl.start, sl.\"end\", sl.start_ts, sl.remaining,
+    se.stopped, se.release_at, se.release_ts, se.period, se.fee_fen,
+    h.utc_offset_minutes, h.id, h.name_zh, h.name_en, h.address_zh, h.address_en,
+    dp.id, dp.name_zh, dp.name_en, d.id, d.name_zh, d.name_en";
+const SLOT_CONTEXT_JOINS: &str = "JOIN sessions se ON se.id = sl.session_id
+    JOIN hospitals h ON h.id = se.hospital_id
+    JOIN departments dp ON dp.id = se.department_id
+    JOIN doctors d ON d.id = se.doctor_id";
+
+fn slot_context_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<SlotContext> {
+    let text = |i: usize| -> rusqlite::Result<Text> {
+        Ok(Text::new(
+            r.get::<_, String>(at + i)?,
+            r.get::<_, String>(at + i + 1)?,
+        ))
+    };
+    Ok(SlotContext {
+        slot_id: r.get(at)?,
+        start: time_column(r, at + 1)?,
+        end: time_column(r, at + 2)?,
+        start_ts: r.get(at + 3)?,
+        remaining: r.get(at + 4)?,
+        stopped: r.get(at + 5)?,
+        release_at: time_column_opt(r, at + 6)?,
+        release_ts: r.get(at + 7)?,
+        period: enum_column(r, at + 8)?,
+        fee_fen: r.get(at + 9)?,
+        utc_offset_minutes: r.get(at + 10)?,
+        hospital_id: r.get(at + 11)?,
+        hospital_name: text(12)?,
+        hospital_address: text(14)?,
+        department_id: r.get(at + 16)?,
+        department_name: text(17)?,
+        doctor_id: r.get(at + 19)?,
+        doctor_name: text(20)?,
+    })
+}
+
 fn load_slot_context(conn: &Connection, slot_id: &str) -> StoreResult<Option<SlotContext>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT sl.id, sl.start, sl.\"end\", sl.start_ts, sl.remaining,
-                    se.stopped, se.release_at, se.release_ts, se.period, se.fee_fen,
-                    h.utc_offset_minutes, h.id, h.name_zh, h.name_en, h.address_zh, h.address_en,
-                    dp.id, dp.name_zh, dp.name_en, d.id, d.name_zh, d.name_en
-             FROM slots sl
-             JOIN sessions se ON se.id = sl.session_id
-             JOIN hospitals h ON h.id = se.hospital_id
-             JOIN departments dp ON dp.id = se.department_id
-             JOIN doctors d ON d.id = se.doctor_id
-             WHERE sl.id = ?1",
-        )?
-        .query_row([slot_id], |r| {
-            Ok(SlotContext {
-                slot_id: r.get(0)?,
-                start: time_column(r, 1)?,
-                end: time_column(r, 2)?,
-                start_ts: r.get(3)?,
-                remaining: r.get(4)?,
-                stopped: r.get(5)?,
-                release_at: time_column_opt(r, 6)?,
-                release_ts: r.get(7)?,
-                period: enum_column(r, 8)?,
-                fee_fen: r.get(9)?,
-                utc_offset_minutes: r.get(10)?,
-                hospital_id: r.get(11)?,
-                hospital_name: Text::new(r.get::<_, String>(12)?, r.get::<_, String>(13)?),
-                hospital_address: Text::new(r.get::<_, String>(14)?, r.get::<_, String>(15)?),
-                department_id: r.get(16)?,
-                department_name: Text::new(r.get::<_, String>(17)?, r.get::<_, String>(18)?),
-                doctor_id: r.get(19)?,
-                doctor_name: Text::new(r.get::<_, String>(20)?, r.get::<_, String>(21)?),
-            })
-        })
+        .prepare_cached(&format!(
+            "SELECT {SLOT_CONTEXT_COLUMNS} FROM slots sl {SLOT_CONTEXT_JOINS} WHERE sl.id = ?1"
+        ))?
+        .query_row([slot_id], |r| slot_context_from_row(r, 0))
         .optional()?)
 }
 
@@ -1029,21 +1038,13 @@ fn insert_booking(
 
 fn load_booking(conn: &Connection, code: &str) -> StoreResult<Option<OwnedBooking>> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT b.code, b.status, b.channel, b.created_at, b.cancel_deadline, b.cancelled_at,
                     b.patient_name, b.document_kind, b.document_number, b.phone, b.medical_card,
-                    b.document_last4, b.fee_fen,
-                    sl.id, sl.start, sl.\"end\", se.period,
-                    h.id, h.name_zh, h.name_en, h.address_zh, h.address_en,
-                    dp.id, dp.name_zh, dp.name_en, d.id, d.name_zh, d.name_en
-             FROM bookings b
-             JOIN slots sl ON sl.id = b.slot_id
-             JOIN sessions se ON se.id = sl.session_id
-             JOIN hospitals h ON h.id = se.hospital_id
-             JOIN departments dp ON dp.id = se.department_id
-             JOIN doctors d ON d.id = se.doctor_id
-             WHERE b.code = ?1",
-        )?
+                    b.document_last4, b.fee_fen, {SLOT_CONTEXT_COLUMNS}
+             FROM bookings b JOIN slots sl ON sl.id = b.slot_id {SLOT_CONTEXT_JOINS}
+             WHERE b.code = ?1"
+        ))?
         .query_row([code], |r| {
             let name: String = r.get(6)?;
             let document_number: String = r.get(8)?;
@@ -1059,25 +1060,10 @@ fn load_booking(conn: &Connection, code: &str) -> StoreResult<Option<OwnedBookin
                     cancel_deadline: time_column(r, 4)?,
                     cancelled_at: time_column_opt(r, 5)?,
                     patient,
+                    // The fee the booking was made at, whatever the session charges now.
                     slot: SlotSummary {
                         fee_fen: r.get(12)?,
-                        slot_id: r.get(13)?,
-                        start: time_column(r, 14)?,
-                        end: time_column(r, 15)?,
-                        period: enum_column(r, 16)?,
-                        hospital_id: r.get(17)?,
-                        hospital_name: Text::new(r.get::<_, String>(18)?, r.get::<_, String>(19)?),
-                        hospital_address: Text::new(
-                            r.get::<_, String>(20)?,
-                            r.get::<_, String>(21)?,
-                        ),
-                        department_id: r.get(22)?,
-                        department_name: Text::new(
-                            r.get::<_, String>(23)?,
-                            r.get::<_, String>(24)?,
-                        ),
-                        doctor_id: r.get(25)?,
-                        doctor_name: Text::new(r.get::<_, String>(26)?, r.get::<_, String>(27)?),
+                        ..slot_context_from_row(r, 13)?.summary()
                     },
                 },
                 document_last4: r.get(11)?,
@@ -1177,4 +1163,114 @@ fn millis(ms: i64, tz: FixedOffset) -> DateTime<FixedOffset> {
     DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .with_timezone(&tz)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use fairslot_core::{DocumentKind, PatientInput, Relationship};
+
+    use super::*;
+    use crate::seed::{self, Demo};
+
+    /// A seeded store on a fresh file, at Monday 2026-11-23 09:00 in Hangzhou.
+    fn seeded() -> (tempfile::TempDir, SqliteStore, DateTime<Utc>) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = SqliteStore::open(&dir.path().join("fairslot.sqlite3")).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+        seed::ensure(&store, &Demo::new(false), now).unwrap();
+        (dir, store, now)
+    }
+
+    fn new_booking(key: &str, slot_id: &str) -> NewBooking {
+        let input = PatientInput {
+            name: "李雷".into(),
+            document_kind: DocumentKind::ResidentId,
+            document_number: "11010519491231002X".into(),
+            phone: "13812345678".into(),
+            medical_card: None,
+            relationship: Relationship::Myself,
+            consent: true,
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        NewBooking {
+            idempotency_key: key.into(),
+            fingerprint: format!("fingerprint-of-{key}"),
+            channel: "direct".into(),
+            slot_id: slot_id.into(),
+            hold_id: None,
+            patient: Patient::validate(&input, today).unwrap(),
+            relationship: Relationship::Myself,
+            cancel_cutoff: Duration::minutes(120),
+        }
+    }
+
+    fn count(store: &SqliteStore, sql: &str) -> i64 {
+        store
+            .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_key_that_committed_meanwhile_is_answered_from_the_store_not_booked_again() {
+        let (_dir, store, now) = seeded();
+        let slot = "h1-cardio-4-2026-11-24-am-0800";
+        let new = new_booking("same-key-0001", slot);
+        let BookingOutcome::Created(first) = store.create_booking(&new, now).unwrap() else {
+            panic!("first request books");
+        };
+        // The handler's own look-up missed (the first request had not committed yet): the
+        // transaction itself must find the key.
+        let BookingOutcome::AlreadyStored(again) = store.create_booking(&new, now).unwrap() else {
+            panic!("second request must not book");
+        };
+        assert_eq!(again, first);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM bookings"), 1);
+        assert_eq!(
+            count(
+                &store,
+                &format!("SELECT remaining FROM slots WHERE id = '{slot}'")
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn the_schema_itself_refuses_a_second_booking_per_key_and_impossible_counts() {
+        let (_dir, store, now) = seeded();
+        let slot = "h1-cardio-4-2026-11-24-am-0800";
+        store
+            .create_booking(&new_booking("unique-key-01", slot), now)
+            .unwrap();
+        let duplicate = store.write(|tx| {
+            tx.execute(
+                "INSERT INTO bookings SELECT 'OTHERCODE', slot_id, hold_id, status, channel,
+                     idempotency_key, fingerprint, response_status, response_location,
+                     response_body, patient_name, document_kind, document_number,
+                     document_last4, phone, medical_card, relationship, fee_fen, created_at,
+                     created_date, cancel_deadline, cancel_deadline_ts, cancelled_at
+                 FROM bookings",
+                [],
+            )?;
+            Ok(())
+        });
+        assert!(
+            matches!(&duplicate, Err(StoreError::Backend(m)) if m.contains("UNIQUE")),
+            "{duplicate:?}"
+        );
+        for overbooked in ["-1", "capacity + 1"] {
+            let result = store.write(|tx| {
+                tx.execute(
+                    &format!("UPDATE slots SET remaining = {overbooked} WHERE id = ?1"),
+                    [slot],
+                )?;
+                Ok(())
+            });
+            assert!(
+                matches!(&result, Err(StoreError::Backend(m)) if m.contains("CHECK")),
+                "{overbooked}: {result:?}"
+            );
+        }
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM bookings"), 1);
+    }
 }

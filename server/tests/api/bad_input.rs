@@ -24,7 +24,7 @@ fn snapshot(s: &TestServer) -> [i64; 4] {
 
 #[tokio::test]
 async fn malformed_bodies_are_problems_and_write_nothing() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(|c| c.fault_control = true).await;
     let before = snapshot(&s);
     let raw = |path: &'static str, body: String| {
         let s = &s;
@@ -63,9 +63,17 @@ async fn malformed_bodies_are_problems_and_write_nothing() {
     expect_problem(raw("/bookings", body.to_string()).await, 422, "validation").await;
 
     let huge = json!({ "slot_id": "x".repeat(20 * 1024) }).to_string();
-    for path in ["/holds", "/bookings"] {
+    for path in ["/holds", "/bookings", "/bookings/ABCDEFGH/cancel"] {
         expect_problem(raw(path, huge.clone()).await, 413, "payload-too-large").await;
     }
+    let huge_spec = s
+        .client
+        .put(s.url("/_faults"))
+        .body(format!("seed={}", "1".repeat(20 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(huge_spec, 413, "payload-too-large").await;
     assert_eq!(snapshot(&s), before);
 }
 
@@ -93,7 +101,7 @@ async fn unknown_ids_are_not_found() {
         )
         .await;
     expect_problem(unknown_slot, 404, "not-found").await;
-    let wrong_method = s.client.delete(s.url("/hospitals")).send().await.unwrap();
+    let wrong_method = s.delete("/hospitals").await;
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
         wrong_method.headers()["content-type"],

@@ -30,6 +30,59 @@ async fn replaying_a_booking_returns_the_original_response_and_books_once() {
 }
 
 #[tokio::test]
+async fn a_replay_is_recognised_by_content_not_by_formatting() {
+    let s = TestServer::start().await;
+    let slot_id = slot("h1-cardio-4", 1, "pm", "1400");
+    let send = |body: String| {
+        let s = &s;
+        async move {
+            s.client
+                .post(s.url("/bookings"))
+                .header("Idempotency-Key", "same-content-01")
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = send(booking_body(&slot_id).to_string()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].clone();
+    let first_bytes = first.bytes().await.unwrap();
+
+    // Other member order, other whitespace, an explicit null for an absent option and a member
+    // the API does not know: the same request.
+    let reordered = format!(
+        r#"
+        {{ "patient": {{ "consent": true, "relationship": "self", "phone": "138 1234 5678",
+                        "document_number": "11010519491231002X", "document_kind": "resident_id",
+                        "name": "李雷", "medical_card": null }},
+           "hold_id": null,
+           "client_note": "second tap",
+           "slot_id": "{slot_id}" }}
+        "#
+    );
+    let replay = send(reordered).await;
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers()["location"], location);
+    assert_eq!(replay.bytes().await.unwrap(), first_bytes);
+
+    // The same patient written differently is different content.
+    let mut respelled = booking_body(&slot_id);
+    respelled["patient"]["phone"] = json!("13812345678");
+    expect_problem(
+        send(respelled.to_string()).await,
+        422,
+        "idempotency-conflict",
+    )
+    .await;
+
+    assert_eq!(s.query_i64("SELECT COUNT(*) FROM bookings"), 1);
+    assert_eq!(s.remaining(&slot_id).await, 1);
+}
+
+#[tokio::test]
 async fn a_created_booking_is_complete_and_masked() {
     let s = TestServer::start().await;
     let slot_id = slot("h1-cardio-4", 1, "pm", "1330");
@@ -194,21 +247,11 @@ async fn cancelling_before_the_cut_off_returns_the_place() {
     let code = booking["code"].as_str().unwrap();
     assert_eq!(s.remaining(&slot_id).await, 0);
 
-    let wrong = s
-        .post(
-            &format!("/bookings/{code}/cancel"),
-            &json!({ "document_last4": "9999" }),
-        )
-        .await;
+    let wrong = s.cancel(code, "9999").await;
     expect_problem(wrong, 404, "not-found").await;
     assert_eq!(s.remaining(&slot_id).await, 0);
 
-    let cancelled = s
-        .post(
-            &format!("/bookings/{code}/cancel"),
-            &json!({ "document_last4": "002x" }),
-        )
-        .await;
+    let cancelled = s.cancel(code, "002x").await;
     assert_eq!(cancelled.status(), StatusCode::OK);
     let cancelled: Value = cancelled.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
@@ -216,12 +259,7 @@ async fn cancelling_before_the_cut_off_returns_the_place() {
     assert_eq!(s.remaining(&slot_id).await, 1);
 
     // Cancelling again answers with the cancelled booking and gives nothing back twice.
-    let again = s
-        .post(
-            &format!("/bookings/{code}/cancel"),
-            &json!({ "document_last4": "002X" }),
-        )
-        .await;
+    let again = s.cancel(code, "002X").await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<Value>().await.unwrap(), cancelled);
     assert_eq!(s.remaining(&slot_id).await, 1);
@@ -237,12 +275,7 @@ async fn cancelling_after_the_cut_off_is_refused() {
     s.clock
         .advance(chrono::Duration::hours(21) + chrono::Duration::seconds(1));
 
-    let refused = s
-        .post(
-            &format!("/bookings/{code}/cancel"),
-            &json!({ "document_last4": "002X" }),
-        )
-        .await;
+    let refused = s.cancel(code, "002X").await;
     expect_problem(refused, 409, "cancel-closed").await;
     assert_eq!(s.remaining(&slot_id).await, 0);
     assert_eq!(
@@ -332,12 +365,7 @@ async fn channel_stats_count_bookings_per_channel() {
     .await;
     book_via("", "stats-key-0004", slot("h1-cardio-5", 1, "am", "0930")).await;
     let code = k1["code"].as_str().unwrap();
-    let cancel = s
-        .post(
-            &format!("/bookings/{code}/cancel"),
-            &json!({ "document_last4": "002X" }),
-        )
-        .await;
+    let cancel = s.cancel(code, "002X").await;
     assert_eq!(cancel.status(), StatusCode::OK);
 
     let stats: Value = s

@@ -78,6 +78,21 @@ impl TestServer {
         }
     }
 
+    /// A second server on the same database file and clock, as another process would be.
+    pub async fn start_sharing(other: &TestServer) -> Self {
+        let server = fairslot_server::start(&other.config, other.clock.clone())
+            .await
+            .expect("second server starts");
+        Self {
+            base: format!("http://{}", server.addr),
+            clock: other.clock.clone(),
+            client: Client::new(),
+            config: other.config.clone(),
+            server: Some(server),
+            dir: Arc::clone(&other.dir),
+        }
+    }
+
     /// Stops the server and starts a new one on the same data directory and clock.
     pub async fn restart(&mut self) {
         if let Some(server) = self.server.take() {
@@ -120,6 +135,23 @@ impl TestServer {
             .send()
             .await
             .expect("POST")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// Cancels a booking, proving ownership with `document_last4`.
+    pub async fn cancel(&self, code: &str, document_last4: &str) -> Response {
+        self.post(
+            &format!("/bookings/{code}/cancel"),
+            &json!({ "document_last4": document_last4 }),
+        )
+        .await
     }
 
     pub async fn book(&self, key: &str, body: &Value) -> Response {
@@ -182,16 +214,24 @@ fn parse_slot_id(slot_id: &str) -> (String, String) {
     (doctor, date)
 }
 
-/// Reads a problem response and checks its media type and type URI.
-pub async fn expect_problem(response: Response, status: u16, slug: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response
+/// A response header as text, empty when absent.
+pub fn header(response: &Response, name: &str) -> String {
+    response
         .headers()
-        .get("content-type")
+        .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_string();
-    assert_eq!(content_type, "application/problem+json");
+        .to_string()
+}
+
+/// Reads a problem response and checks its media type, type URI and that no cache may keep it.
+pub async fn expect_problem(response: Response, status: u16, slug: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
+    assert_eq!(header(&response, "cache-control"), "no-store");
     let problem: Value = response.json().await.expect("problem JSON");
     assert_eq!(
         problem["type"],

@@ -99,7 +99,7 @@ async fn latency_delays_requests_but_not_health_or_the_switch() {
 
     let started = Instant::now();
     assert_eq!(s.get("/health").await.status(), StatusCode::OK);
-    let cleared = s.client.delete(s.url("/_faults")).send().await.unwrap();
+    let cleared = s.delete("/_faults").await;
     assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
     assert!(started.elapsed() < Duration::from_millis(300));
     let current: Value = s.get("/_faults").await.json().await.unwrap();

@@ -81,12 +81,7 @@ async fn booking_with_a_live_hold_uses_the_held_place() {
     s.clock.advance(Duration::seconds(600));
     assert_eq!(s.remaining(&slot_id).await, 1);
     let id = held["id"].as_str().unwrap();
-    let release = s
-        .client
-        .delete(s.url(&format!("/holds/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let release = s.delete(&format!("/holds/{id}")).await;
     assert_eq!(release.status(), StatusCode::NO_CONTENT);
     assert_eq!(s.remaining(&slot_id).await, 1);
 }
@@ -109,29 +104,14 @@ async fn releasing_a_hold_gives_its_place_back() {
     let held = hold(&s, &slot_id).await;
     assert_eq!(s.remaining(&slot_id).await, 0);
     let id = held["id"].as_str().unwrap();
-    let response = s
-        .client
-        .delete(s.url(&format!("/holds/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let response = s.delete(&format!("/holds/{id}")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(s.remaining(&slot_id).await, 1);
     // Releasing twice is harmless; an unknown hold is not found.
-    let again = s
-        .client
-        .delete(s.url(&format!("/holds/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let again = s.delete(&format!("/holds/{id}")).await;
     assert_eq!(again.status(), StatusCode::NO_CONTENT);
     assert_eq!(s.remaining(&slot_id).await, 1);
-    let unknown = s
-        .client
-        .delete(s.url("/holds/hold-nope"))
-        .send()
-        .await
-        .unwrap();
+    let unknown = s.delete("/holds/hold-nope").await;
     expect_problem(unknown, 404, "not-found").await;
 }
 

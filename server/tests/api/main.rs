@@ -11,4 +11,5 @@ mod concurrency;
 mod faults;
 mod holds;
 mod openapi;
+mod privacy;
 mod serving;

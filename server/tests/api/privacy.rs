@@ -1,0 +1,115 @@
+//! What leaves the server about a patient: the request log of the real binary, problem details
+//! and headers carry no personal data and no credential.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use chrono::{Duration, Utc};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{booking_body, expect_problem, header};
+
+/// Everything a patient typed, and the secrets that go with a booking.
+const PERSONAL: [&str; 6] = [
+    "李雷",
+    "11010519491231002X",
+    "110105194912310021",
+    "13812345678",
+    "138 1234 5678",
+    "privacy-key-0001",
+];
+
+#[tokio::test]
+async fn the_request_log_and_error_answers_carry_no_personal_data() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fairslot-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("FAIRSLOT_QUIET")
+        .env_remove("FAIRSLOT_FAULTS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server binary starts");
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let base = first_line
+        .trim()
+        .strip_prefix("Fairslot reference API listening on ")
+        .unwrap_or_else(|| panic!("start line: {first_line:?}"))
+        .to_string();
+    let api = |path: &str| format!("{base}/api/v1{path}");
+    let client = Client::new();
+    let book = |key: &str, body: &Value| {
+        let request = client
+            .post(api("/bookings"))
+            .header("Idempotency-Key", key)
+            .json(body);
+        async move { request.send().await.unwrap() }
+    };
+    let get = |path: &str| {
+        let request = client.get(api(path));
+        async move { request.send().await.unwrap() }
+    };
+
+    // The binary runs on the real clock: tomorrow in Hangzhou is always released.
+    let tomorrow = (Utc::now() + Duration::hours(8)).date_naive() + Duration::days(1);
+    let slot_id = format!("h1-cardio-5-{tomorrow}-pm-1400");
+    let booked = book("privacy-key-0001", &booking_body(&slot_id)).await;
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    let location = header(&booked, "location");
+    let booking: Value = booked.json().await.unwrap();
+    let code = booking["code"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("/api/v1/bookings/{code}"));
+    let shown = booking["patient"].to_string();
+    for secret in &PERSONAL[..5] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+
+    let lookup = get(&format!("/bookings/{code}?document_last4=002X")).await;
+    assert_eq!(lookup.status(), StatusCode::OK);
+    let by_key = get("/bookings/by-key/privacy-key-0001").await;
+    assert_eq!(by_key.status(), StatusCode::OK);
+
+    // Refused requests full of personal data: the answers name fields, never values.
+    let mut wrong = booking_body(&slot_id);
+    wrong["patient"]["document_number"] = json!("110105194912310021");
+    wrong["patient"]["name"] = json!("李雷<script>");
+    let refused = book("privacy-key-0002", &wrong).await;
+    let problem = expect_problem(refused, 422, "validation").await.to_string();
+    let mut mistyped = booking_body(&slot_id);
+    mistyped["patient"]["consent"] = json!("13812345678");
+    mistyped["patient"]["document_kind"] = json!("11010519491231002X");
+    let mistyped = book("privacy-key-0003", &mistyped).await;
+    let type_problem = expect_problem(mistyped, 422, "validation")
+        .await
+        .to_string();
+    for secret in PERSONAL {
+        assert!(!problem.contains(secret), "{secret} in {problem}");
+        assert!(!type_problem.contains(secret), "{secret} in {type_problem}");
+    }
+    let made_up = get("/patients/13812345678?name=李雷").await;
+    assert_eq!(made_up.status(), StatusCode::NOT_FOUND);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+
+    assert!(
+        log.contains("POST /api/v1/bookings 201")
+            && log.contains("GET /api/v1/bookings/{code} 200"),
+        "one line per request, by route:\n{log}"
+    );
+    for secret in PERSONAL.iter().chain([&"002X", &code.as_str()]) {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
