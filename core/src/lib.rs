@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod contract;
+pub mod history;
+pub mod ics;
 pub mod identity;
 pub mod schedule;
 pub mod search;

@@ -58,6 +58,13 @@ pub fn ymd(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::try_from(num(year)?).ok()?, num(month)?, num(day)?)
 }
 
+/// `+08:00` for an offset in minutes.
+pub fn utc_offset(minutes: i32) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
 /// `11/23`: month and day without the year, for compact day labels.
 pub fn month_day(date: NaiveDate) -> String {
     format!("{}/{}", date.month(), date.day())
@@ -142,5 +149,7 @@ mod tests {
         assert_eq!(parse_date("2026-2-28"), None);
         assert_eq!(parse_date("+026-02-28"), None);
         assert_eq!(month_day(from), "12/28");
+        assert_eq!(utc_offset(480), "+08:00");
+        assert_eq!(utc_offset(-210), "-03:30");
     }
 }
