@@ -7,11 +7,15 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::api::{self, provide_api};
+use crate::booking::provide_draft;
 use crate::browser;
 use crate::components::LangSwitch;
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
-use crate::pages::{DepartmentPage, HospitalPage, HospitalsPage, NotFound, SchedulePage};
+use crate::pages::{
+    BookPage, ConfirmationPage, DepartmentPage, HospitalPage, HospitalsPage, MyBookingsPage,
+    NotFound, SchedulePage,
+};
 
 /// The locale before the config is known: URL, then a stored choice, then the browser's.
 fn early_locale() -> Option<Locale> {
@@ -156,13 +160,17 @@ fn Shell(config: Config) -> impl IntoView {
     provide_context(Preselection {
         hospital: preselected,
     });
+    provide_draft();
 
     view! {
         <Router>
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
-                <LangSwitch />
+                <nav class="topnav" aria-label=i18n.t(Msg::AppName)>
+                    <A href="/bookings" attr:class="topnav-link">{i18n.t(Msg::MyBookings)}</A>
+                    <LangSwitch />
+                </nav>
             </header>
             <main id="main" class="page" tabindex="-1">
                 <Routes fallback=NotFound>
@@ -177,6 +185,12 @@ fn Shell(config: Config) -> impl IntoView {
                         path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor")
                         view=SchedulePage
                     />
+                    <Route
+                        path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor/book/:slot")
+                        view=BookPage
+                    />
+                    <Route path=path!("/bookings") view=MyBookingsPage />
+                    <Route path=path!("/bookings/:code") view=ConfirmationPage />
                 </Routes>
             </main>
         </Router>

@@ -87,3 +87,48 @@ pub fn set_title(title: &str) {
         doc.set_title(title);
     }
 }
+
+/// A fresh idempotency key for a booking: a random UUID from the browser's CSPRNG.
+pub fn new_idempotency_key() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .unwrap_or_else(|| format!("k{}-{}", js_sys::Date::now(), js_sys::Math::random()))
+        .replace('.', "")
+}
+
+/// Moves keyboard focus to an element by id, e.g. the first field to correct.
+pub fn focus(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+const HISTORY_KEY: &str = "fairslot.bookings";
+
+/// The bookings made on this device (code, slot, status; never identity).
+pub fn booking_history() -> Vec<fairslot_core::history::BookingRecord> {
+    let json = local_storage().and_then(|s| s.get_item(HISTORY_KEY).ok().flatten());
+    fairslot_core::history::parse(json.as_deref())
+}
+
+/// Adds or updates one booking in the device's list.
+pub fn remember_booking(record: fairslot_core::history::BookingRecord) {
+    let mut list = booking_history();
+    fairslot_core::history::upsert(&mut list, record);
+    if let (Some(s), Ok(json)) = (local_storage(), serde_json::to_string(&list)) {
+        let _ = s.set_item(HISTORY_KEY, &json);
+    }
+}
+
+/// Asks the browser to print the page (the print stylesheet lays out the ticket).
+pub fn print() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
+}

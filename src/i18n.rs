@@ -122,6 +122,94 @@ messages! {
     Weekday5 => "周六", "Sat";
     Weekday6 => "周日", "Sun";
 
+    // Booking: hold
+    BookTitle => "预约挂号", "Book an appointment";
+    Holding => "正在为您锁定号源…", "Holding this slot for you…";
+    HeldFor => "号源已为您保留，剩余 {}", "This slot is held for you for {}";
+    HoldExpired => "保留时间已到，号源已释放。如仍有空位，可以重新锁定。", "The hold has run out and the slot was released. If it is still free, you can take it again.";
+    TakeAgain => "重新锁定该号源", "Take this slot again";
+    SlotGone => "该号源已被约满。请选择其他时间：", "This slot has just been taken. Please choose another time:";
+    NoAlternatives => "暂无其他可约时间。请返回排班选择其他日期。", "There are no other free times nearby. Please go back and choose another day.";
+    SessionGone => "该时段已停诊或尚未放号，无法预约。请返回选择其他时间。", "This session has been stopped or is not open for booking yet. Please choose another time.";
+    BackToSchedule => "返回排班", "Back to the schedule";
+    YourSlot => "您选择的号源", "Your appointment";
+    When => "时间", "When";
+    Where => "地点", "Where";
+    Doctor => "医生", "Doctor";
+    Department => "科室", "Department";
+
+    // Booking: patient
+    PatientTitle => "就诊人信息", "Who is the patient";
+    Name => "姓名", "Full name";
+    NameHint => "与证件上的姓名一致", "As written on the ID document";
+    DocumentKind => "证件类型", "ID document";
+    DocResidentId => "居民身份证", "Mainland resident ID card";
+    DocPassport => "护照", "Passport";
+    DocHkMacao => "港澳居民来往内地通行证", "Hong Kong/Macao travel permit";
+    DocTaiwan => "台湾居民来往大陆通行证", "Taiwan travel permit";
+    DocumentNumber => "证件号码", "Document number";
+    Mobile => "手机号码", "Mobile number";
+    MobileHint => "11 位中国大陆手机号，用于接收就诊提醒", "11-digit mainland mobile number, for appointment reminders";
+    MedicalCard => "就诊卡号（选填）", "Medical card number (optional)";
+    Relationship => "您与就诊人的关系", "You are booking for";
+    RelSelf => "本人", "Myself";
+    RelChild => "子女", "My child";
+    RelParent => "父母", "My parent";
+    RelSpouse => "配偶", "My spouse";
+    RelOther => "其他", "Someone else";
+    Consent => "我已阅读并同意隐私说明：就诊人信息仅用于本次预约，由医院保存，本设备不保存。", "I have read and agree to the privacy notice: the patient's details are used only for this booking and kept by the hospital, not on this device.";
+    Continue => "下一步", "Continue";
+    FixErrors => "请修改标出的信息后再继续。", "Please correct the marked fields to continue.";
+
+    // Identity messages (what is wrong and how to fix it)
+    IdRequired => "请填写此项。", "Please fill in this field.";
+    IdTooLong => "内容过长，请检查。", "This is too long; please check it.";
+    IdBadCharacters => "只能包含文字、空格、“·”和“-”。", "Use letters, spaces, “·” or “-” only.";
+    IdLength => "身份证号应为 18 位，请检查是否漏输或多输。", "A resident ID has 18 characters; check for a missing or extra one.";
+    IdFormat => "格式不正确：身份证号为 17 位数字加 1 位数字或 X；其他证件请核对号码。", "Wrong format: a resident ID is 17 digits and a final digit or X; for other documents check the number.";
+    IdRegion => "前两位不是有效的地区代码，请核对。", "The first two digits are not a valid region; please check.";
+    IdBirthDate => "号码中的出生日期无效，请核对第 7–14 位。", "The birth date inside the number is not valid; check characters 7–14.";
+    IdCheckDigit => "校验位不符，号码中可能有输错的数字，请逐位核对。", "The last character does not match; a digit may be mistyped. Please check each one.";
+    IdPhone => "请输入 11 位手机号，以 13–19 开头。", "Enter an 11-digit mobile number starting with 13–19.";
+    IdConsent => "请阅读并同意隐私说明后再继续。", "Please read and agree to the privacy notice to continue.";
+
+    // Booking: review and confirm
+    ReviewTitle => "核对并确认", "Check and confirm";
+    Edit => "修改", "Change";
+    ConfirmBooking => "确认预约", "Confirm booking";
+    Submitting => "正在提交预约…", "Booking…";
+    NotBooked => "未能连接预约服务，预约尚未完成。您填写的信息已保留，请稍后重试。", "The booking service could not be reached, so the booking has not been made. What you entered is kept; please try again.";
+    ServerRejected => "预约服务未接受部分信息，请按提示修改。", "The booking service did not accept some details; please correct them as shown.";
+
+    // Confirmation
+    BookedTitle => "预约成功", "You are booked";
+    BookingCode => "预约号", "Booking code";
+    Patient => "就诊人", "Patient";
+    WhatToBring => "请携带预约时使用的证件原件，提前 15 分钟到达门诊分诊台报到。", "Bring the ID document you booked with and check in at the clinic desk 15 minutes early.";
+    CancelUntil => "可取消至 {}", "You can cancel until {}";
+    AddToCalendar => "添加到日历", "Add to calendar";
+    Print => "打印", "Print";
+    MyBookings => "我的预约", "My bookings";
+    FeeAtHospital => "挂号费 {}（到院支付）", "Fee {} (paid at the hospital)";
+
+    // My bookings
+    MyBookingsIntro => "在本设备上完成的预约。本设备不保存就诊人信息。", "Bookings made on this device. No patient details are stored here.";
+    NoBookings => "本设备上还没有预约。", "No bookings on this device yet.";
+    LookupTitle => "查询预约", "Find a booking";
+    Last4 => "证件号码后 4 位", "Last 4 characters of the ID document";
+    Lookup => "查询", "Find";
+    StatusConfirmed => "已预约", "Booked";
+    StatusCancelled => "已取消", "Cancelled";
+    CancelBooking => "取消预约", "Cancel booking";
+    CancelConfirm => "确定取消这个预约吗？取消后号源将释放给其他患者。", "Cancel this booking? The place will be given to someone else.";
+    CancelYes => "确定取消", "Yes, cancel";
+    CancelNo => "暂不取消", "Keep it";
+    CancelClosed => "已过取消截止时间，无法在线取消。请致电医院。", "The cancellation deadline has passed, so it cannot be cancelled online. Please call the hospital.";
+    CancelNeedsLast4 => "取消需要证件号码后 4 位以确认身份。", "To cancel, enter the last 4 characters of the ID document.";
+    Cancelled => "预约已取消。", "The booking has been cancelled.";
+    Rebook => "重新预约该医生", "Book this doctor again";
+    LookupFailed => "没有找到该预约，请核对预约号和证件号码后 4 位。", "No booking found; check the booking code and the last 4 characters.";
+
     NotFoundTitle => "页面不存在", "Page not found";
     NotFoundBody => "这个地址没有内容。请从首页重新开始。", "There is nothing at this address. Please start again from the home page.";
 }

@@ -2,6 +2,7 @@
 
 mod api;
 mod app;
+mod booking;
 mod browser;
 mod components;
 mod config;

@@ -1,10 +1,11 @@
 //! HTTP transport shared by the adapters: channel header, timeouts, endpoint failover, and turning
 //! whatever comes back into either the promised type or an [`ApiError`].
 
-use fairslot_core::{CHANNEL_HEADER, Problem};
+use fairslot_core::{CHANNEL_HEADER, IDEMPOTENCY_HEADER, Problem};
 use gloo_net::http::{Method, RequestBuilder};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -13,8 +14,16 @@ use std::time::Duration;
 
 use super::ApiError;
 
-/// How long a read may take before the patient is told and another endpoint is tried.
-const READ_TIMEOUT: Duration = Duration::from_secs(12);
+/// How long a request may take before the patient is told and another endpoint is tried.
+const TIMEOUT: Duration = Duration::from_secs(12);
+
+/// A request before it is sent to one of the endpoints.
+struct Outgoing<'a> {
+    method: Method,
+    path: &'a str,
+    body: Option<String>,
+    idempotency_key: Option<&'a str>,
+}
 
 /// One or more base URLs of the same API, tried in order; the last one that answered goes first.
 pub struct Transport {
@@ -34,19 +43,59 @@ impl Transport {
 
     /// GETs `path` (starting with `/`, already encoded) and reads the answer as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        interpret(self.fetch(Method::GET, path).await?)
+        let req = Outgoing {
+            method: Method::GET,
+            path,
+            body: None,
+            idempotency_key: None,
+        };
+        interpret(self.fetch(req).await?)
+    }
+
+    /// POSTs `body` as JSON and reads the answer as `T`. With an idempotency key, trying another
+    /// endpoint after an outage is safe: the server answers a repeat with the original result.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let body = serde_json::to_string(body).map_err(|e| ApiError::BadData(e.to_string()))?;
+        let req = Outgoing {
+            method: Method::POST,
+            path,
+            body: Some(body),
+            idempotency_key,
+        };
+        interpret(self.fetch(req).await?)
+    }
+
+    /// DELETEs `path`; any 2xx is success.
+    pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        let req = Outgoing {
+            method: Method::DELETE,
+            path,
+            body: None,
+            idempotency_key: None,
+        };
+        let raw = self.fetch(req).await?;
+        if (200..300).contains(&raw.status) {
+            Ok(())
+        } else {
+            interpret::<serde::de::IgnoredAny>(raw).map(drop)
+        }
     }
 
     /// Asks each endpoint in turn until one gives an answer that is not an outage. Kept apart from
     /// the typed reading so this loop exists once in the binary, not once per response type.
-    async fn fetch(&self, method: Method, path: &str) -> Result<RawResponse, ApiError> {
+    async fn fetch(&self, req: Outgoing<'_>) -> Result<RawResponse, ApiError> {
         let n = self.base_urls.len();
         let first = self.preferred.load(Ordering::Relaxed) % n.max(1);
         let mut last = Err(ApiError::Network);
         for i in 0..n {
             let index = (first + i) % n;
-            let url = format!("{}{}", self.base_urls[index], path);
-            match self.send(method.clone(), &url).await {
+            let url = format!("{}{}", self.base_urls[index], req.path);
+            match self.send(&req, &url).await {
                 Ok(raw) if !raw.is_outage() => {
                     self.preferred.store(index, Ordering::Relaxed);
                     return Ok(raw);
@@ -57,7 +106,7 @@ impl Transport {
         last
     }
 
-    async fn send(&self, method: Method, url: &str) -> Result<RawResponse, ApiError> {
+    async fn send(&self, req: &Outgoing<'_>, url: &str) -> Result<RawResponse, ApiError> {
         let controller = web_sys::AbortController::new().map_err(|_| ApiError::Network)?;
         let signal = controller.signal();
         let timed_out = Rc::new(Cell::new(false));
@@ -69,24 +118,37 @@ impl Transport {
                     timed_out.set(true);
                     controller.abort();
                 },
-                READ_TIMEOUT,
+                TIMEOUT,
             )
             .ok()
         };
-        // Leaving the page that asked aborts the request rather than letting it finish unseen.
-        if Owner::current().is_some() {
+        // Leaving the page that asked aborts a read rather than letting it finish unseen. Writes
+        // are never abandoned that way: their answer is what the patient is waiting for.
+        if req.method == Method::GET && Owner::current().is_some() {
             let controller = SendWrapper::new(controller);
             on_cleanup(move || controller.abort());
         }
         let result = async {
-            let response = RequestBuilder::new(url)
-                .method(method)
+            let mut builder = RequestBuilder::new(url)
+                .method(req.method.clone())
                 .header(CHANNEL_HEADER, &self.channel)
                 .header("Accept", "application/json, application/problem+json")
-                .abort_signal(Some(&signal))
-                .send()
-                .await
-                .map_err(|_| ApiError::Network)?;
+                .abort_signal(Some(&signal));
+            if let Some(key) = req.idempotency_key {
+                builder = builder.header(IDEMPOTENCY_HEADER, key);
+            }
+            let sent = match &req.body {
+                Some(body) => {
+                    builder
+                        .header("Content-Type", "application/json")
+                        .body(body.as_str())
+                        .map_err(|_| ApiError::Network)?
+                        .send()
+                        .await
+                }
+                None => builder.send().await,
+            };
+            let response = sent.map_err(|_| ApiError::Network)?;
             let status = response.status();
             let content_type = response.headers().get("content-type").unwrap_or_default();
             let retry_after = response.headers().get("retry-after");

@@ -8,7 +8,10 @@ mod native;
 
 use chrono::NaiveDate;
 use fairslot_core::config::{AdapterKind, Config};
-use fairslot_core::{DepartmentTree, DoctorList, HospitalList, Problem, ProblemKind, Schedule};
+use fairslot_core::{
+    Booking, BookingRequest, DepartmentTree, DoctorList, Hold, HospitalList, Problem, ProblemKind,
+    Schedule,
+};
 use leptos::prelude::*;
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +43,16 @@ pub trait BookingApi: Send + Sync {
         from: NaiveDate,
         days: u32,
     ) -> ApiFuture<'_, Schedule>;
+    /// Takes one place of a slot for a few minutes while the patient fills in the form.
+    fn hold(&self, slot_id: &str) -> ApiFuture<'_, Hold>;
+    fn release_hold(&self, hold_id: &str) -> ApiFuture<'_, ()>;
+    /// Creates a booking; the same key always yields the same booking.
+    fn book(&self, request: BookingRequest, idempotency_key: String) -> ApiFuture<'_, Booking>;
+    /// The booking made under a key, for a client that lost the answer.
+    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking>;
+    /// A booking by its code, proven by the last four characters of the document.
+    fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
+    fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
 }
 
 /// The configured backend, shared by every view.

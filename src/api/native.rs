@@ -2,7 +2,10 @@
 //! come from the core crate, so this module is little more than the routes.
 
 use chrono::NaiveDate;
-use fairslot_core::{DepartmentTree, DoctorList, HospitalList, Schedule, encode_component as enc};
+use fairslot_core::{
+    Booking, BookingRequest, CancelRequest, DepartmentTree, DoctorList, Hold, HoldRequest,
+    HospitalList, Schedule, encode_component as enc,
+};
 
 use super::{ApiFuture, BookingApi, ScheduleTarget, Transport};
 
@@ -48,6 +51,48 @@ impl BookingApi for NativeApi {
     ) -> ApiFuture<'_, Schedule> {
         let path = schedule_path(&target, from, days);
         Box::pin(async move { self.transport.get(&path).await })
+    }
+
+    fn hold(&self, slot_id: &str) -> ApiFuture<'_, Hold> {
+        let body = HoldRequest {
+            slot_id: slot_id.to_string(),
+        };
+        Box::pin(async move { self.transport.post("/holds", &body, None).await })
+    }
+
+    fn release_hold(&self, hold_id: &str) -> ApiFuture<'_, ()> {
+        let path = format!("/holds/{}", enc(hold_id));
+        Box::pin(async move { self.transport.delete(&path).await })
+    }
+
+    fn book(&self, request: BookingRequest, idempotency_key: String) -> ApiFuture<'_, Booking> {
+        Box::pin(async move {
+            self.transport
+                .post("/bookings", &request, Some(&idempotency_key))
+                .await
+        })
+    }
+
+    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking> {
+        let path = format!("/bookings/by-key/{}", enc(idempotency_key));
+        Box::pin(async move { self.transport.get(&path).await })
+    }
+
+    fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
+        let path = format!(
+            "/bookings/{}?document_last4={}",
+            enc(code),
+            enc(document_last4)
+        );
+        Box::pin(async move { self.transport.get(&path).await })
+    }
+
+    fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
+        let path = format!("/bookings/{}/cancel", enc(code));
+        let body = CancelRequest {
+            document_last4: document_last4.to_string(),
+        };
+        Box::pin(async move { self.transport.post(&path, &body, None).await })
     }
 }
 

@@ -98,13 +98,6 @@ pub fn format_fee(fen: u32) -> String {
     format!("¥{}.{:02}", fen / 100, fen % 100)
 }
 
-/// The `UTC+08:00` form of an offset.
-pub fn format_offset(minutes: i32) -> String {
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let m = minutes.unsigned_abs();
-    format!("{sign}{:02}:{:02}", m / 60, m % 60)
-}
-
 /// A short, translated label for an availability state, with the hospital-time release hour.
 pub fn availability_label(a: Option<Availability>, offset_minutes: i32) -> (String, &'static str) {
     let i18n = use_i18n();
@@ -132,10 +125,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fees_and_offsets() {
+    fn fees() {
         assert_eq!(format_fee(5000), "¥50.00");
         assert_eq!(format_fee(1505), "¥15.05");
-        assert_eq!(format_offset(480), "+08:00");
-        assert_eq!(format_offset(-210), "-03:30");
     }
 }

@@ -1,11 +1,15 @@
 //! One file per route.
 
+mod book;
+mod bookings;
 mod department;
 mod hospital;
 mod hospitals;
 mod not_found;
 mod schedule;
 
+pub use book::BookPage;
+pub use bookings::{ConfirmationPage, MyBookingsPage};
 pub use department::DepartmentPage;
 pub use hospital::HospitalPage;
 pub use hospitals::HospitalsPage;

@@ -12,25 +12,51 @@ use leptos_router::components::A;
 
 use super::hospital::not_found;
 use super::{param, query_param, use_set_query};
-use crate::api::{ApiError, ScheduleTarget, use_api};
+use crate::api::{Api, ApiError, ScheduleTarget, use_api};
 use crate::browser;
 use crate::components::{
-    DayStrip, EmptyState, availability_label, format_fee, format_offset, period_msg, remote_view,
-    title_msg,
+    DayStrip, EmptyState, availability_label, format_fee, period_msg, remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
 
 /// How far ahead patients can look.
 const SCHEDULE_DAYS: u32 = 14;
 
-/// Everything the page shows, loaded together.
+/// A department's or doctor's next 14 days, with what is needed to show them.
 #[derive(Clone)]
-struct ScheduleData {
-    list: DoctorList,
-    schedule: Arc<Schedule>,
-    index: Arc<ScheduleIndex>,
-    today: NaiveDate,
-    now: DateTime<FixedOffset>,
+pub(super) struct ScheduleData {
+    pub list: DoctorList,
+    pub schedule: Arc<Schedule>,
+    pub index: Arc<ScheduleIndex>,
+    pub today: NaiveDate,
+    pub now: DateTime<FixedOffset>,
+}
+
+/// Loads the department (for names and the hospital's offset), then the schedule from the
+/// hospital's today. An unknown doctor of that department is "not found".
+pub(super) async fn load_schedule(
+    api: Api,
+    department: Option<String>,
+    doctor: Option<String>,
+) -> Result<ScheduleData, ApiError> {
+    let department = department.ok_or_else(not_found)?;
+    let list = api.doctors(&department).await?;
+    let today = hospital_today(browser::now_utc(), list.hospital.utc_offset_minutes);
+    let target = match doctor {
+        Some(d) if list.items.iter().any(|x| x.id == d) => ScheduleTarget::Doctor(d),
+        Some(_) => return Err(not_found()),
+        None => ScheduleTarget::Department(department),
+    };
+    let schedule = api.schedule(target, today, SCHEDULE_DAYS).await?;
+    let index = Arc::new(ScheduleIndex::new(&schedule.sessions));
+    let now = browser::now_utc().with_timezone(&offset(schedule.utc_offset_minutes));
+    Ok(ScheduleData {
+        list,
+        schedule: Arc::new(schedule),
+        index,
+        today,
+        now,
+    })
 }
 
 #[component]
@@ -40,30 +66,7 @@ pub fn SchedulePage() -> impl IntoView {
     let department_id = param("department");
     let doctor_id = param("doctor");
     let data = LocalResource::new(move || {
-        let api = api.clone();
-        let department = department_id.get();
-        let doctor = doctor_id.get();
-        async move {
-            let department = department.ok_or_else(not_found)?;
-            let list = api.doctors(&department).await?;
-            let offset_minutes = list.hospital.utc_offset_minutes;
-            let today = hospital_today(browser::now_utc(), offset_minutes);
-            let target = match doctor {
-                Some(d) if list.items.iter().any(|x| x.id == d) => ScheduleTarget::Doctor(d),
-                Some(_) => return Err(not_found()),
-                None => ScheduleTarget::Department(department),
-            };
-            let schedule = api.schedule(target, today, SCHEDULE_DAYS).await?;
-            let index = Arc::new(ScheduleIndex::new(&schedule.sessions));
-            let now = browser::now_utc().with_timezone(&offset(schedule.utc_offset_minutes));
-            Ok::<_, ApiError>(ScheduleData {
-                list,
-                schedule: Arc::new(schedule),
-                index,
-                today,
-                now,
-            })
-        }
+        load_schedule(api.clone(), department_id.get(), doctor_id.get())
     });
     let day_param = query_param("day");
     let set_query = use_set_query();
@@ -142,7 +145,11 @@ pub fn SchedulePage() -> impl IntoView {
                             .map(|s| {
                                 let doc = doctors.iter().find(|d| d.id == s.doctor_id).cloned();
                                 if is_doctor_view {
-                                    view! { <SessionSlots session=(*s).clone() now=now offset_minutes=offset_minutes /> }.into_any()
+                                    let book = format!(
+                                        "{department_href}/doctors/{}/book/",
+                                        encode_component(&s.doctor_id),
+                                    );
+                                    view! { <SessionSlots session=(*s).clone() now=now offset_minutes=offset_minutes book_href=book /> }.into_any()
                                 } else {
                                     let href = format!(
                                         "{department_href}/doctors/{}?day={date}",
@@ -179,7 +186,7 @@ pub fn SchedulePage() -> impl IntoView {
                     </p>
                     <p class="card-specialty">{move || i18n.pick(&d.specialty)}</p>
                 })}
-                <p class="timezone-note">{move || i18n.fmt(Msg::TimesIn, format_offset(offset_minutes))}</p>
+                <p class="timezone-note">{move || i18n.fmt(Msg::TimesIn, fairslot_core::time::utc_offset(offset_minutes))}</p>
             </header>
             <DayStrip days=strip today=today offset_minutes=offset_minutes selected=selected on_select=on_select />
             <div class="day-sessions" aria-live="polite">{sessions_view}</div>
@@ -218,6 +225,8 @@ fn SessionSlots(
     session: Session,
     now: DateTime<FixedOffset>,
     offset_minutes: i32,
+    /// Prefix of a slot's booking route; the slot id completes it.
+    book_href: String,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = availability(&session, now);
@@ -235,16 +244,25 @@ fn SessionSlots(
             let past = slot.start <= now;
             let open = slot.remaining > 0 && !past;
             let remaining = slot.remaining;
+            let text = move || match (past, open) {
+                (true, _) => Msg::SlotPast.text(i18n.locale.get()).to_string(),
+                (false, true) => i18n.fmt(Msg::Remaining, remaining),
+                (false, false) => Msg::Full.text(i18n.locale.get()).to_string(),
+            };
+            let body = view! {
+                <span class="slot-time">{time}</span>
+                <span class="slot-remaining">{text}</span>
+            };
+            // Only a place that can really be booked is a link.
+            let content = if open && state.is_bookable() {
+                let href = format!("{book_href}{}", encode_component(&slot.id));
+                view! { <A href=href attr:class="slot-link">{body}</A> }.into_any()
+            } else {
+                body.into_any()
+            };
             view! {
                 <li class="slot" data-open=open.to_string() data-slot=slot.id>
-                    <span class="slot-time">{time}</span>
-                    <span class="slot-remaining">
-                        {move || match (past, open) {
-                            (true, _) => Msg::SlotPast.text(i18n.locale.get()).to_string(),
-                            (false, true) => i18n.fmt(Msg::Remaining, remaining),
-                            (false, false) => Msg::Full.text(i18n.locale.get()).to_string(),
-                        }}
-                    </span>
+                    {content}
                 </li>
             }
         })

@@ -1,0 +1,263 @@
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { api, expectAccessible, hhmm, type Schedule, type Session, type Slot } from './support';
+
+const ID = '11010519491231002X'; // valid GB 11643 check character
+const ID_TYPO = '110105194912310021'; // one digit off: the check character no longer matches
+
+/**
+ * A slot of a doctor in h1-cardio with at least `min` places, from tomorrow on (so its cancel
+ * deadline is ahead), and its session. The phone and desktop projects run side by side against one
+ * server, so each takes its own slots.
+ */
+async function freeSlot(request: APIRequestContext, doctor: string, min = 1, nth = 0): Promise<{ session: Session; slot: Slot }> {
+  const skip = nth + (test.info().project.name === 'phone' ? 20 : 0);
+  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
+  const found: { session: Session; slot: Slot }[] = [];
+  for (const session of schedule.sessions) {
+    if (session.status !== 'open') continue;
+    for (const slot of session.slots) {
+      if (slot.remaining >= min && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) found.push({ session, slot });
+    }
+  }
+  expect(found.length, `free slot of ${doctor}`).toBeGreaterThan(skip);
+  return found[skip];
+}
+
+async function remaining(request: APIRequestContext, doctor: string, slotId: string): Promise<number> {
+  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
+  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
+  throw new Error(`no slot ${slotId}`);
+}
+
+const bookUrl = (doctor: string, slot: string) => `/hospitals/h1/departments/h1-cardio/doctors/${doctor}/book/${slot}`;
+
+async function fillPatient(page: Page, en: boolean) {
+  await page.getByLabel(en ? 'Full name' : '姓名').fill(en ? 'Li Lei' : '李雷');
+  await page.getByLabel(en ? 'Document number' : '证件号码').fill(ID);
+  await page.getByLabel(en ? 'Mobile number' : '手机号码').fill('138 1234 5678');
+  await page.getByLabel(en ? /I have read/ : /我已阅读/).check();
+}
+
+for (const lang of ['zh-CN', 'en'] as const) {
+  const en = lang === 'en';
+  test(`a patient books a slot from the schedule and gets a ticket (${lang})`, async ({ page, request }) => {
+    const { session, slot } = await freeSlot(request, 'h1-cardio-5', 1, en ? 1 : 0);
+    const before = await remaining(request, 'h1-cardio-5', slot.id);
+    await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-5?day=${session.date}&lang=${lang}`);
+    await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
+    await expect(page).toHaveURL(new RegExp(`/book/${slot.id}$`));
+    await expect(page.getByRole('timer')).toContainText(en ? 'held for you for 4:' : '剩余 4:');
+    expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
+    await expect(page.locator('.slot-summary')).toContainText(`${hhmm(slot.start)}–${hhmm(slot.end)}`);
+    await expectAccessible(page);
+
+    // Mistakes are explained as they are made, and nothing moves on until they are fixed.
+    await page.getByLabel(en ? 'Document number' : '证件号码').fill(ID_TYPO);
+    await page.getByLabel(en ? 'Mobile number' : '手机号码').focus();
+    await expect(page.locator('#patient-document-error')).toContainText(en ? 'last character does not match' : '校验位不符');
+    await page.getByRole('button', { name: en ? 'Continue' : '下一步' }).click();
+    await expect(page.getByRole('alert').first()).toContainText(en ? 'correct the marked fields' : '请修改标出的信息');
+    await expect(page.locator('#patient-name-error')).not.toBeEmpty();
+    await expectAccessible(page);
+
+    await fillPatient(page, en);
+    await expect(page.locator('#patient-document-error')).toBeEmpty();
+    await page.getByRole('button', { name: en ? 'Continue' : '下一步' }).click();
+
+    // Review: identity masked.
+    const review = page.locator('.review');
+    await expect(review).toContainText('1101**********002X');
+    await expect(review).toContainText('138****5678');
+    await expect(review).not.toContainText(ID);
+    await expectAccessible(page);
+    await page.getByRole('button', { name: en ? 'Confirm booking' : '确认预约' }).click();
+
+    await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+    const code = page.url().split('/').pop()!;
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(en ? 'You are booked' : '预约成功');
+    await expect(page.locator('.ticket-code')).toHaveText(code);
+    await expect(page.locator('.ticket')).toContainText(`${hhmm(slot.start)}–${hhmm(slot.end)} (UTC+08:00)`);
+    await expectAccessible(page);
+
+    // The server has it, attributed to the configured channel, and counted once.
+    const booking = await api<{ status: string; channel: string; slot: { slot_id: string } }>(request, `/bookings/${code}?document_last4=002X`);
+    expect(booking).toMatchObject({ status: 'confirmed', channel: 'web', slot: { slot_id: slot.id } });
+    expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
+
+    // Calendar file in UTC; nothing personal in it.
+    const href = await page.getByRole('link', { name: en ? 'Add to calendar' : '添加到日历' }).getAttribute('href');
+    const ics = decodeURIComponent(href!.replace('data:text/calendar;charset=utf-8,', ''));
+    const start = new Date(slot.start).toISOString().replace(/[-:]/g, '').replace('.000', '');
+    expect(ics).toContain(`DTSTART:${start}`);
+    expect(ics).not.toContain('138');
+
+    // Identity is in no URL and in no storage on the device.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    for (const secret of [ID, '13812345678', 'Li Lei', '李雷', '002X']) {
+      expect(stored).not.toContain(secret);
+      expect(page.url()).not.toContain(secret);
+    }
+    expect(stored).toContain(code);
+
+    // On paper only the ticket is printed, narrow enough for an 80 mm receipt roll.
+    await page.emulateMedia({ media: 'print' });
+    await expect(page.locator('.topbar')).toBeHidden();
+    await expect(page.locator('.actions')).toBeHidden();
+    const width = await page.locator('.ticket').evaluate((el) => el.getBoundingClientRect().width);
+    expect(width).toBeLessThanOrEqual((80 / 25.4) * 96);
+    await page.emulateMedia({ media: 'screen' });
+
+    await page.getByRole('link', { name: en ? 'My bookings' : '我的预约' }).last().click();
+    await expect(page.locator(`.booking-item[data-code="${code}"]`)).toBeVisible();
+  });
+}
+
+test('a double tap on confirm makes exactly one booking', async ({ page, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-6', 2, 2);
+  const before = await remaining(request, 'h1-cardio-6', slot.id);
+  await page.goto(`${bookUrl('h1-cardio-6', slot.id)}?lang=en`);
+  await fillPatient(page, true);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  const posts: string[] = [];
+  page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/bookings') && posts.push(r.headers()['idempotency-key']));
+  const confirm = page.getByRole('button', { name: 'Confirm booking' });
+  await confirm.evaluate((b: HTMLButtonElement) => {
+    b.click();
+    b.click();
+  });
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  expect(posts.length).toBe(1);
+  expect(await remaining(request, 'h1-cardio-6', slot.id)).toBe(before - 1);
+});
+
+test('two patients racing for the last place: one is booked, the other is offered alternatives', async ({ browser, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-3', 1, 3);
+  expect(slot.remaining).toBe(1);
+  const first = await (await browser.newContext()).newPage();
+  const second = await (await browser.newContext()).newPage();
+  await first.goto(`${bookUrl('h1-cardio-3', slot.id)}?lang=en`);
+  await expect(first.getByRole('timer')).toBeVisible();
+  await second.goto(`${bookUrl('h1-cardio-3', slot.id)}?lang=en`);
+  const refusal = second.getByRole('alert');
+  await expect(refusal).toContainText('This slot has just been taken');
+  const alternatives = refusal.locator('a.alternative');
+  expect(await alternatives.count()).toBeGreaterThan(0);
+  expect(await alternatives.count()).toBeLessThanOrEqual(3);
+  await expectAccessible(second);
+
+  await fillPatient(first, true);
+  await first.getByRole('button', { name: 'Continue' }).click();
+  await first.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(first).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+
+  // The alternative really is free: the second patient books it.
+  await alternatives.first().click();
+  await expect(second.getByRole('timer')).toBeVisible();
+  await fillPatient(second, true);
+  await second.getByRole('button', { name: 'Continue' }).click();
+  await second.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(second).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  expect(await remaining(request, 'h1-cardio-3', slot.id)).toBe(0);
+});
+
+test('the server\'s own validation is shown next to the field, and nothing typed is lost', async ({ page, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-4', 1, 4);
+  await page.goto(`${bookUrl('h1-cardio-4', slot.id)}?lang=en`);
+  await fillPatient(page, true);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  // The server checks for itself: send it a phone number the form would not have let through.
+  await page.route('**/api/v1/bookings', async (route) => {
+    const body = JSON.parse(route.request().postData()!);
+    body.patient.phone = '12345';
+    await route.continue({ postData: JSON.stringify(body) });
+  });
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(page.locator('#patient-phone-error')).toContainText('Enter an 11-digit mobile number');
+  await expect(page.getByLabel('Full name')).toHaveValue('Li Lei');
+  await expect(page.getByLabel('Document number')).toHaveValue(ID);
+  await page.unroute('**/api/v1/bookings');
+  await page.getByLabel('Mobile number').fill('13912345678');
+  await expect(page.locator('#patient-phone-error')).toBeEmpty();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+});
+
+test('when the service is unreachable the patient is told the booking is not made, and a retry succeeds', async ({ page, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-4', 1, 5);
+  await page.goto(`${bookUrl('h1-cardio-4', slot.id)}?lang=en`);
+  await fillPatient(page, true);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.route('**/api/v1/bookings**', (route) => route.abort('internetdisconnected'));
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(page.getByRole('alert')).toContainText('the booking has not been made');
+  await page.getByRole('button', { name: 'Change' }).click();
+  await expect(page.getByLabel('Full name')).toHaveValue('Li Lei');
+  await page.unroute('**/api/v1/bookings**');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+});
+
+test('a stopped session cannot be booked', async ({ page, request }) => {
+  const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-2&days=3');
+  const stopped = schedule.sessions.find((s) => s.status === 'stopped' && s.slots.length > 0);
+  test.skip(!stopped, 'no stopped session with slots listed');
+  await page.goto(`${bookUrl('h1-cardio-2', stopped!.slots[0].id)}?lang=en`);
+  await expect(page.getByRole('alert')).toContainText('stopped or is not open for booking');
+  await expect(page.getByRole('timer')).toHaveCount(0);
+});
+
+test('leaving the booking page gives the held place back', async ({ page, request }) => {
+  const { session, slot } = await freeSlot(request, 'h1-cardio-5', 1, 6);
+  const before = await remaining(request, 'h1-cardio-5', slot.id);
+  await page.goto(`${bookUrl('h1-cardio-5', slot.id)}?lang=en`);
+  await expect(page.getByRole('timer')).toBeVisible();
+  expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
+  await page.getByRole('link', { name: 'Back to the schedule' }).click();
+  await expect(page).toHaveURL(new RegExp(`doctors/h1-cardio-5\\?day=${session.date}`));
+  await expect.poll(() => remaining(request, 'h1-cardio-5', slot.id)).toBe(before);
+});
+
+test('cancel a booking with the document\'s last four characters, then rebook the doctor', async ({ page, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-6', 1, 7);
+  const before = await remaining(request, 'h1-cardio-6', slot.id);
+  await page.goto(`${bookUrl('h1-cardio-6', slot.id)}?lang=en`);
+  await fillPatient(page, true);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  const code = page.url().split('/').pop()!;
+  await page.goto('/bookings?lang=en');
+  const item = page.locator(`.booking-item[data-code="${code}"]`);
+  await item.getByRole('button', { name: 'Cancel booking' }).click();
+  await expectAccessible(page);
+  await item.getByLabel('Last 4 characters of the ID document').fill('9999');
+  await item.getByRole('button', { name: 'Yes, cancel' }).click();
+  await expect(item.getByRole('alert')).toContainText('No booking found');
+  await item.getByLabel('Last 4 characters of the ID document').fill('002X');
+  await item.getByRole('button', { name: 'Yes, cancel' }).click();
+  await expect(page.locator(`.booking-item[data-code="${code}"] .badge`)).toHaveText('Cancelled');
+  expect(await remaining(request, 'h1-cardio-6', slot.id)).toBe(before);
+  const server = await api<{ status: string }>(request, `/bookings/${code}?document_last4=002X`);
+  expect(server.status).toBe('cancelled');
+  await page.locator(`.booking-item[data-code="${code}"]`).getByRole('link', { name: 'Book this doctor again' }).click();
+  await expect(page).toHaveURL(/\/doctors\/h1-cardio-6$/);
+  await expect(page.locator('.slot-link').first()).toBeVisible();
+});
+
+test('any booking can be found by code and the last four characters', async ({ page, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-5', 1, 8);
+  const res = await request.post('/api/v1/bookings', {
+    headers: { 'Idempotency-Key': `lookup-${Date.now()}`, 'X-Fairslot-Channel': 'phone-line' },
+    data: { slot_id: slot.id, patient: { name: '王芳', document_kind: 'passport', document_number: 'E12345678', phone: '13900001111', relationship: 'self', consent: true } },
+  });
+  expect(res.status()).toBe(201);
+  const { code } = await res.json();
+  await page.goto('/bookings?lang=en');
+  await page.getByLabel('Booking code').fill(code.toLowerCase());
+  await page.locator('#lookup-last4').fill('5678');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.locator(`.booking-item[data-code="${code}"]`)).toBeVisible();
+  await expectAccessible(page);
+});

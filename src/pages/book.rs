@@ -1,0 +1,695 @@
+//! Booking one slot: hold it with a visible countdown, ask who the patient is, show everything
+//! once more, confirm once. Every refusal says what happened and keeps what was typed.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use fairslot_core::history::BookingRecord;
+use fairslot_core::identity::{mask_document, mask_phone};
+use fairslot_core::schedule::availability;
+use fairslot_core::time::{hhmm, seconds_left};
+use fairslot_core::{
+    Alternative, BookingRequest, DocumentKind, Hold, Problem, ProblemKind, Relationship, Session,
+    Slot, encode_component,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use super::hospital::not_found;
+use super::param;
+use super::schedule::{ScheduleData, load_schedule};
+use crate::api::{ApiError, use_api};
+use crate::booking::{
+    Draft, Field, document_msg, identity_msg, relationship_msg, server_code_msg, use_draft,
+};
+use crate::browser;
+use crate::components::{format_fee, period_msg, remote_view, title_msg};
+use crate::i18n::{Msg, use_i18n};
+
+#[component]
+pub fn BookPage() -> impl IntoView {
+    let api = use_api();
+    let department_id = param("department");
+    let doctor_id = param("doctor");
+    let slot_id = param("slot");
+    let data = LocalResource::new(move || {
+        let api = api.clone();
+        let (department, doctor, slot) = (department_id.get(), doctor_id.get(), slot_id.get());
+        async move {
+            let data = load_schedule(api, department, doctor).await?;
+            let slot = slot.ok_or_else(not_found)?;
+            let found = data.schedule.sessions.iter().find_map(|s| {
+                s.slots
+                    .iter()
+                    .find(|x| x.id == slot)
+                    .map(|x| (s.clone(), x.clone()))
+            });
+            let (session, slot) = found.ok_or_else(not_found)?;
+            Ok::<_, ApiError>((data, session, slot))
+        }
+    });
+    remote_view(data, 3, |(data, session, slot)| {
+        view! { <BookingFlow data=data session=session chosen=slot /> }
+    })
+}
+
+/// Where the hold stands.
+#[derive(Debug, Clone, PartialEq)]
+enum HoldState {
+    Taking,
+    Held {
+        hold: Hold,
+        device_then_ms: f64,
+    },
+    Expired,
+    /// The slot could not be held or booked: taken, stopped, or the service failed.
+    Refused(ApiError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    Form,
+    Review,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Submit {
+    Idle,
+    Sending,
+    Failed(ApiError),
+}
+
+fn problem_kind(e: &ApiError) -> Option<ProblemKind> {
+    match e {
+        ApiError::Problem(p) => p.kind(),
+        _ => None,
+    }
+}
+
+#[component]
+fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoView {
+    let slot = chosen;
+    let i18n = use_i18n();
+    let api = use_api();
+    let draft = use_draft();
+    let navigate = use_navigate();
+    let offset_minutes = data.schedule.utc_offset_minutes;
+    let today = data.today;
+    let doctor = data
+        .schedule
+        .doctors
+        .iter()
+        .find(|d| d.id == session.doctor_id)
+        .cloned();
+    let hospital = data.list.hospital.clone();
+    let department = data.list.department.clone();
+    let schedule_href = format!(
+        "/hospitals/{}/departments/{}/doctors/{}?day={}",
+        encode_component(&hospital.id),
+        encode_component(&department.id),
+        encode_component(&session.doctor_id),
+        session.date
+    );
+    let alt_base = format!(
+        "/hospitals/{}/departments/{}",
+        encode_component(&hospital.id),
+        encode_component(&department.id)
+    );
+
+    let hold = RwSignal::new(HoldState::Taking);
+    let step = RwSignal::new(Step::Form);
+    let submit = RwSignal::new(Submit::Idle);
+    let idempotency_key = StoredValue::new(None::<String>);
+    let booked = StoredValue::new(false);
+    let now_ms = RwSignal::new(js_sys::Date::now());
+
+    let slot_id = slot.id.clone();
+    let bookable = availability(&session, data.now).is_bookable();
+    let take_hold = {
+        let api = api.clone();
+        let slot_id = slot_id.clone();
+        move || {
+            let api = api.clone();
+            let slot_id = slot_id.clone();
+            hold.set(HoldState::Taking);
+            idempotency_key.set_value(None);
+            spawn_local(async move {
+                let next = match api.hold(&slot_id).await {
+                    Ok(h) => HoldState::Held {
+                        hold: h,
+                        device_then_ms: js_sys::Date::now(),
+                    },
+                    Err(e) => HoldState::Refused(e),
+                };
+                hold.set(next);
+            });
+        }
+    };
+    take_hold();
+
+    // The countdown follows the server's clock: only device-clock differences are used.
+    if let Ok(handle) = set_interval_with_handle(
+        move || now_ms.set(js_sys::Date::now()),
+        Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    let remaining_secs = Memo::new(move |_| match hold.get() {
+        HoldState::Held {
+            hold,
+            device_then_ms,
+        } => Some(seconds_left(
+            hold.expires_at,
+            hold.server_time,
+            device_then_ms,
+            now_ms.get(),
+        )),
+        _ => None,
+    });
+    Effect::new(move |_| {
+        if remaining_secs.get() == Some(0) && submit.get_untracked() != Submit::Sending {
+            hold.set(HoldState::Expired);
+        }
+    });
+
+    // Leaving the flow without booking gives the place back at once.
+    {
+        let api = api.clone();
+        on_cleanup(move || {
+            if booked.get_value() {
+                return;
+            }
+            if let HoldState::Held { hold: h, .. } = hold.get_untracked() {
+                let api = api.clone();
+                spawn_local(async move {
+                    let _ = api.release_hold(&h.id).await;
+                });
+            }
+        });
+    }
+
+    let confirm = {
+        let api = api.clone();
+        let slot_id = slot_id.clone();
+        let navigate = navigate.clone();
+        move || {
+            if submit.get_untracked() == Submit::Sending {
+                return;
+            }
+            let hold_id = match hold.get_untracked() {
+                HoldState::Held { hold, .. } => Some(hold.id),
+                _ => None,
+            };
+            let key = idempotency_key
+                .get_value()
+                .unwrap_or_else(browser::new_idempotency_key);
+            idempotency_key.set_value(Some(key.clone()));
+            let request = BookingRequest {
+                slot_id: slot_id.clone(),
+                hold_id,
+                patient: draft.input(),
+            };
+            submit.set(Submit::Sending);
+            let api = api.clone();
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                let mut result = api.book(request, key.clone()).await;
+                // No answer does not mean no booking: ask what became of this key.
+                if matches!(result, Err(ApiError::Network | ApiError::Timeout))
+                    && let Ok(b) = api.booking_by_key(&key).await
+                {
+                    result = Ok(b);
+                }
+                match result {
+                    Ok(booking) => {
+                        booked.set_value(true);
+                        browser::remember_booking(BookingRecord::from(&booking));
+                        let code = booking.code.clone();
+                        draft.clear();
+                        draft.last_booking.set(Some(booking));
+                        submit.set(Submit::Idle);
+                        navigate(
+                            &format!("/bookings/{}", encode_component(&code)),
+                            Default::default(),
+                        );
+                    }
+                    Err(e) => {
+                        submit.set(Submit::Idle);
+                        match problem_kind(&e) {
+                            Some(ProblemKind::Validation) => {
+                                if let ApiError::Problem(p) = &e {
+                                    draft.server_errors.set(p.errors.clone());
+                                }
+                                idempotency_key.set_value(None);
+                                step.set(Step::Form);
+                                submit.set(Submit::Failed(e));
+                            }
+                            Some(ProblemKind::HoldExpired) => {
+                                idempotency_key.set_value(None);
+                                hold.set(HoldState::Expired);
+                            }
+                            Some(ProblemKind::SlotTaken | ProblemKind::SessionUnavailable) => {
+                                idempotency_key.set_value(None);
+                                hold.set(HoldState::Refused(e));
+                            }
+                            Some(ProblemKind::IdempotencyConflict) => {
+                                idempotency_key.set_value(None);
+                                submit.set(Submit::Failed(e));
+                            }
+                            _ => submit.set(Submit::Failed(e)),
+                        }
+                    }
+                }
+            });
+        }
+    };
+
+    let doctor_name = doctor.as_ref().map(|d| d.name.clone());
+    let doctor_title = doctor.as_ref().map(|d| title_msg(d.title));
+    let when = format!(
+        "{} {}–{}",
+        session.date,
+        hhmm(slot.start, offset_minutes),
+        hhmm(slot.end, offset_minutes)
+    );
+    let period = session.period;
+    let fee = session.fee_fen;
+    let hospital_name = hospital.name.clone();
+    let hospital_address = hospital.address.clone();
+    let department_name = department.name.clone();
+    {
+        Effect::new(move |_| browser::set_title(Msg::BookTitle.text(i18n.locale.get())));
+    }
+
+    let summary = view! {
+        <section class="card slot-summary" aria-labelledby="slot-summary-title">
+            <h2 id="slot-summary-title">{i18n.t(Msg::YourSlot)}</h2>
+            <dl class="facts">
+                <dt>{i18n.t(Msg::When)}</dt>
+                <dd>
+                    {when}" "{i18n.t(period_msg(period))}
+                </dd>
+                <dt>{i18n.t(Msg::Doctor)}</dt>
+                <dd>
+                    {move || doctor_name.as_ref().map(|n| i18n.pick(n))}" "
+                    {doctor_title.map(|t| i18n.t(t))}
+                </dd>
+                <dt>{i18n.t(Msg::Department)}</dt>
+                <dd>{move || i18n.pick(&department_name)}</dd>
+                <dt>{i18n.t(Msg::Where)}</dt>
+                <dd>{move || i18n.pick(&hospital_name)}", "{move || i18n.pick(&hospital_address)}</dd>
+                <dt>{i18n.t(Msg::Fee)}</dt>
+                <dd>{format_fee(fee)}</dd>
+            </dl>
+        </section>
+    };
+
+    let hold_banner = {
+        let take_hold = take_hold.clone();
+        let schedule_href = schedule_href.clone();
+        move || {
+            match hold.get() {
+            HoldState::Taking => view! {
+                <p class="notice" role="status">{i18n.t(Msg::Holding)}</p>
+            }
+            .into_any(),
+            HoldState::Held { .. } => {
+                let text = move || {
+                    let s = remaining_secs.get().unwrap_or(0);
+                    i18n.fmt(Msg::HeldFor, format!("{}:{:02}", s / 60, s % 60))
+                };
+                view! { <p class="notice notice-hold" role="timer" aria-live="off">{text}</p> }
+                    .into_any()
+            }
+            HoldState::Expired => {
+                let take_hold = take_hold.clone();
+                view! {
+                    <div class="notice notice-error" role="alert">
+                        <p>{i18n.t(Msg::HoldExpired)}</p>
+                        <button class="button" type="button" on:click=move |_| take_hold()>
+                            {i18n.t(Msg::TakeAgain)}
+                        </button>
+                    </div>
+                }
+                .into_any()
+            }
+            HoldState::Refused(e) => view! {
+                <Refusal error=e schedule_href=schedule_href.clone() alt_base=alt_base.clone() offset_minutes=offset_minutes />
+            }
+            .into_any(),
+        }
+        }
+    };
+
+    let flow = move || {
+        if !matches!(hold.get(), HoldState::Held { .. }) {
+            return ().into_any();
+        }
+        match step.get() {
+            Step::Form => view! {
+                <PatientForm draft=draft today=today on_done=Callback::new(move |_| step.set(Step::Review)) />
+            }
+            .into_any(),
+            Step::Review => {
+                let confirm = confirm.clone();
+                view! {
+                    <Review
+                        draft=draft
+                        submit=submit
+                        on_edit=Callback::new(move |_| {
+                            idempotency_key.set_value(None);
+                            step.set(Step::Form)
+                        })
+                        on_confirm=Callback::new(move |_| confirm())
+                    />
+                }
+                .into_any()
+            }
+        }
+    };
+
+    view! {
+        <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
+            <A href=schedule_href.clone()>{i18n.t(Msg::BackToSchedule)}</A>
+        </nav>
+        <h1>{i18n.t(Msg::BookTitle)}</h1>
+        {summary}
+        {if bookable {
+            view! { {hold_banner} {flow} }.into_any()
+        } else {
+            view! { <p class="notice notice-error" role="alert">{i18n.t(Msg::SessionGone)}</p> }.into_any()
+        }}
+    }
+}
+
+/// Why the slot cannot be had, with the server's alternatives when it offered some.
+#[component]
+fn Refusal(
+    error: ApiError,
+    schedule_href: String,
+    alt_base: String,
+    offset_minutes: i32,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let (message, alternatives): (Msg, Vec<Alternative>) = match &error {
+        ApiError::Problem(p) => match p.kind() {
+            Some(ProblemKind::SlotTaken) => (Msg::SlotGone, alternatives_of(p)),
+            Some(ProblemKind::SessionUnavailable) => (Msg::SessionGone, Vec::new()),
+            _ => (error.message(), Vec::new()),
+        },
+        _ => (error.message(), Vec::new()),
+    };
+    let empty = message == Msg::SlotGone && alternatives.is_empty();
+    let links = alternatives
+        .into_iter()
+        .map(|a| {
+            let href = format!(
+                "{alt_base}/doctors/{}/book/{}",
+                encode_component(&a.doctor_id),
+                encode_component(&a.slot.id)
+            );
+            let time = format!(
+                "{} {}–{}",
+                a.date,
+                hhmm(a.slot.start, offset_minutes),
+                hhmm(a.slot.end, offset_minutes)
+            );
+            let name = a.doctor_name.clone();
+            view! {
+                <li>
+                    <A href=href attr:class="list-link alternative">
+                        {time}" · "{i18n.t(period_msg(a.period))}" · "{move || i18n.pick(&name)}
+                    </A>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="notice notice-error" role="alert">
+            <p>{i18n.t(message)}</p>
+            <ul class="alternatives">{links}</ul>
+            {empty.then(|| view! { <p>{i18n.t(Msg::NoAlternatives)}</p> })}
+            <A href=schedule_href attr:class="button button-secondary">{i18n.t(Msg::BackToSchedule)}</A>
+        </div>
+    }
+}
+
+fn alternatives_of(p: &Problem) -> Vec<Alternative> {
+    p.alternatives.clone()
+}
+
+/// The identity form: checked as the patient types (once a field has been left) and on leaving
+/// each field, with messages that say how to fix the value.
+#[component]
+fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
+    let touched = RwSignal::new(Vec::<Field>::new());
+    let touch = move |f: Field| {
+        touched.update(|t| {
+            if !t.contains(&f) {
+                t.push(f)
+            }
+        })
+    };
+    // A server message stands until the field is edited.
+    let clear_server = move |f: Field| {
+        draft
+            .server_errors
+            .update(|errs| errs.retain(|e| e.field != f.api_name()))
+    };
+    let error_of = move |f: Field| -> Option<String> {
+        let server = draft
+            .server_errors
+            .get()
+            .into_iter()
+            .find(|e| e.field == f.api_name());
+        if let Some(e) = server {
+            return Some(match server_code_msg(&e.code) {
+                Some(m) => m.text(i18n.locale.get()).to_string(),
+                None => e.message,
+            });
+        }
+        if !touched.get().contains(&f) {
+            return None;
+        }
+        draft
+            .check(f, today)
+            .err()
+            .map(|e| identity_msg(e).text(i18n.locale.get()).to_string())
+    };
+    let show_summary = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        touched.set(Field::ALL.to_vec());
+        let first_bad = Field::ALL.into_iter().find(|f| error_of(*f).is_some());
+        match first_bad {
+            Some(f) => {
+                show_summary.set(true);
+                browser::focus(f.id());
+            }
+            None => {
+                show_summary.set(false);
+                on_done.run(());
+            }
+        }
+    };
+
+    let text_field = move |f: Field,
+                           label: Msg,
+                           hint: Option<Msg>,
+                           value: RwSignal<String>,
+                           kind: &'static str,
+                           inputmode: &'static str,
+                           autocomplete: &'static str| {
+        let err_id = format!("{}-error", f.id());
+        let hint_id = format!("{}-hint", f.id());
+        let described = match hint {
+            Some(_) => format!("{hint_id} {err_id}"),
+            None => err_id.clone(),
+        };
+        view! {
+            <div class="field">
+                <label class="field-label" for=f.id()>{i18n.t(label)}</label>
+                {hint.map(|h| view! { <span class="field-hint" id=hint_id.clone()>{i18n.t(h)}</span> })}
+                <input
+                    id=f.id()
+                    type=kind
+                    inputmode=inputmode
+                    autocomplete=autocomplete
+                    spellcheck="false"
+                    aria-invalid=move || error_of(f).is_some().to_string()
+                    aria-describedby=described
+                    prop:value=move || value.get()
+                    on:input=move |ev| {
+                        value.set(event_target_value(&ev));
+                        clear_server(f);
+                    }
+                    on:blur=move |_| touch(f)
+                />
+                <p class="field-error" id=err_id aria-live="polite">{move || error_of(f)}</p>
+            </div>
+        }
+    };
+
+    let doc_kinds = [
+        DocumentKind::ResidentId,
+        DocumentKind::Passport,
+        DocumentKind::HkMacaoPermit,
+        DocumentKind::TaiwanPermit,
+    ];
+    let relationships = [
+        Relationship::Myself,
+        Relationship::Child,
+        Relationship::Parent,
+        Relationship::Spouse,
+        Relationship::Other,
+    ];
+
+    view! {
+        <form class="patient-form" novalidate on:submit=submit>
+            <h2>{i18n.t(Msg::PatientTitle)}</h2>
+            {move || show_summary.get().then(|| view! {
+                <p class="notice notice-error" role="alert">{i18n.t(Msg::FixErrors)}</p>
+            })}
+            <div class="field">
+                <label class="field-label" for="patient-relationship">{i18n.t(Msg::Relationship)}</label>
+                <select
+                    id="patient-relationship"
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(r) = relationships.into_iter().find(|r| relationship_code(*r) == v) {
+                            draft.relationship.set(r);
+                        }
+                    }
+                >
+                    {relationships.into_iter().map(|r| view! {
+                        <option value=relationship_code(r) selected=move || draft.relationship.get() == r>
+                            {i18n.t(relationship_msg(r))}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </div>
+            {text_field(Field::Name, Msg::Name, Some(Msg::NameHint), draft.name, "text", "text", "name")}
+            <div class="field">
+                <label class="field-label" for="patient-document-kind">{i18n.t(Msg::DocumentKind)}</label>
+                <select
+                    id="patient-document-kind"
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(k) = doc_kinds.into_iter().find(|k| document_code(*k) == v) {
+                            draft.document_kind.set(k);
+                            clear_server(Field::DocumentNumber);
+                        }
+                    }
+                >
+                    {doc_kinds.into_iter().map(|k| view! {
+                        <option value=document_code(k) selected=move || draft.document_kind.get() == k>
+                            {i18n.t(document_msg(k))}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </div>
+            {text_field(Field::DocumentNumber, Msg::DocumentNumber, None, draft.document_number, "text", "text", "off")}
+            {text_field(Field::Phone, Msg::Mobile, Some(Msg::MobileHint), draft.phone, "tel", "tel", "tel-national")}
+            {text_field(Field::MedicalCard, Msg::MedicalCard, None, draft.medical_card, "text", "text", "off")}
+            <div class="field field-check">
+                <input
+                    id=Field::Consent.id()
+                    type="checkbox"
+                    aria-invalid=move || error_of(Field::Consent).is_some().to_string()
+                    aria-describedby="patient-consent-error"
+                    prop:checked=move || draft.consent.get()
+                    on:change=move |ev| {
+                        draft.consent.set(event_target_checked(&ev));
+                        touch(Field::Consent);
+                        clear_server(Field::Consent);
+                    }
+                />
+                <label for=Field::Consent.id()>{i18n.t(Msg::Consent)}</label>
+                <p class="field-error" id="patient-consent-error" aria-live="polite">
+                    {move || error_of(Field::Consent)}
+                </p>
+            </div>
+            <button class="button button-wide" type="submit">{i18n.t(Msg::Continue)}</button>
+        </form>
+    }
+}
+
+fn document_code(k: DocumentKind) -> &'static str {
+    match k {
+        DocumentKind::ResidentId => "resident_id",
+        DocumentKind::Passport => "passport",
+        DocumentKind::HkMacaoPermit => "hk_macao_permit",
+        DocumentKind::TaiwanPermit => "taiwan_permit",
+    }
+}
+
+fn relationship_code(r: Relationship) -> &'static str {
+    match r {
+        Relationship::Myself => "self",
+        Relationship::Child => "child",
+        Relationship::Parent => "parent",
+        Relationship::Spouse => "spouse",
+        Relationship::Other => "other",
+    }
+}
+
+/// Everything once more, identity masked, and one confirm button that cannot send twice.
+#[component]
+fn Review(
+    draft: Draft,
+    submit: RwSignal<Submit>,
+    on_edit: Callback<()>,
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let input = draft.input();
+    let sending = move || submit.get() == Submit::Sending;
+    let failure = move || match submit.get() {
+        Submit::Failed(e) => Some(e),
+        _ => None,
+    };
+    view! {
+        <section class="review" aria-labelledby="review-title">
+            <h2 id="review-title">{i18n.t(Msg::ReviewTitle)}</h2>
+            <dl class="facts">
+                <dt>{i18n.t(Msg::Relationship)}</dt>
+                <dd>{i18n.t(relationship_msg(input.relationship))}</dd>
+                <dt>{i18n.t(Msg::Name)}</dt>
+                <dd>{input.name.trim().to_string()}</dd>
+                <dt>{i18n.t(document_msg(input.document_kind))}</dt>
+                <dd class="masked">{mask_document(input.document_number.trim())}</dd>
+                <dt>{i18n.t(Msg::Mobile)}</dt>
+                <dd class="masked">{mask_phone(&input.phone.replace([' ', '-'], ""))}</dd>
+            </dl>
+            {move || failure().map(|e| {
+                let msg = match e {
+                    ApiError::Network | ApiError::Timeout | ApiError::Server { .. } => Msg::NotBooked,
+                    ApiError::Problem(_) if problem_kind(&e) == Some(ProblemKind::Validation) => Msg::ServerRejected,
+                    ApiError::Problem(_) if problem_kind(&e) == Some(ProblemKind::Unavailable) => Msg::NotBooked,
+                    other => other.message(),
+                };
+                view! { <p class="notice notice-error" role="alert">{i18n.t(msg)}</p> }
+            })}
+            <div class="actions">
+                <button class="button button-secondary" type="button" on:click=move |_| on_edit.run(()) disabled=sending>
+                    {i18n.t(Msg::Edit)}
+                </button>
+                <button
+                    class="button button-wide"
+                    type="button"
+                    aria-disabled=move || sending().to_string()
+                    on:click=move |_| {
+                        if !sending() {
+                            on_confirm.run(())
+                        }
+                    }
+                >
+                    {move || if sending() { Msg::Submitting.text(i18n.locale.get()) } else { Msg::ConfirmBooking.text(i18n.locale.get()) }}
+                </button>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,361 @@
+//! The confirmation ticket, and "my bookings": the device's list, lookup by code, cancel, rebook.
+
+use fairslot_core::history::BookingRecord;
+use fairslot_core::time::{hhmm, utc_offset};
+use fairslot_core::{Booking, BookingStatus, MaskedPatient, encode_component};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use super::param;
+use crate::api::{ApiError, use_api};
+use crate::booking::{document_msg, use_draft};
+use crate::browser;
+use crate::components::{EmptyState, format_fee, period_msg};
+use crate::i18n::{Msg, use_i18n};
+
+/// `2026-11-23 08:30–09:00 (UTC+08:00)` in the hospital's own time.
+fn when(record: &BookingRecord) -> String {
+    let offset = record.slot.start.offset().local_minus_utc() / 60;
+    format!(
+        "{} {}–{} (UTC{})",
+        record.slot.start.date_naive(),
+        hhmm(record.slot.start, offset),
+        hhmm(record.slot.end, offset),
+        utc_offset(offset)
+    )
+}
+
+fn deadline(record: &BookingRecord) -> String {
+    let offset = record.slot.start.offset().local_minus_utc() / 60;
+    let at = fairslot_core::time::at_hospital(record.cancel_deadline, offset);
+    format!("{} {}", at.date_naive(), hhmm(at, offset))
+}
+
+/// The doctor's schedule, where a patient picks a new slot to rebook.
+fn doctor_href(record: &BookingRecord) -> String {
+    format!(
+        "/hospitals/{}/departments/{}/doctors/{}",
+        encode_component(&record.slot.hospital_id),
+        encode_component(&record.slot.department_id),
+        encode_component(&record.slot.doctor_id)
+    )
+}
+
+/// After booking: the ticket with everything needed on the day.
+#[component]
+pub fn ConfirmationPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let draft = use_draft();
+    let code = param("code");
+    Effect::new(move |_| browser::set_title(Msg::BookedTitle.text(i18n.locale.get())));
+    move || {
+        let code = code.get().unwrap_or_default();
+        // The masked patient is known only right after booking; the device never stores it.
+        let just_booked = draft.last_booking.get().filter(|b| b.code == code);
+        let record = just_booked.as_ref().map(BookingRecord::from).or_else(|| {
+            browser::booking_history()
+                .into_iter()
+                .find(|r| r.code == code)
+        });
+        match record {
+            Some(record) => {
+                let patient = just_booked.map(|b| b.patient);
+                view! {
+                    <h1>{i18n.t(Msg::BookedTitle)}</h1>
+                    <Ticket record=record patient=patient />
+                }
+                .into_any()
+            }
+            None => view! { <MyBookingsPage /> }.into_any(),
+        }
+    }
+}
+
+/// The booking as the patient takes it to the hospital, on screen and on paper.
+#[component]
+fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoView {
+    let i18n = use_i18n();
+    let ics_href = {
+        let record = record.clone();
+        move || {
+            let booking = Booking {
+                code: record.code.clone(),
+                status: record.status,
+                slot: record.slot.clone(),
+                patient: MaskedPatient {
+                    name: String::new(),
+                    document_kind: fairslot_core::DocumentKind::ResidentId,
+                    document_number: String::new(),
+                    phone: String::new(),
+                },
+                channel: String::new(),
+                created_at: record.slot.start,
+                cancel_deadline: record.cancel_deadline,
+                cancelled_at: None,
+            };
+            let ics =
+                fairslot_core::ics::booking_event(&booking, i18n.locale.get(), browser::now_utc());
+            format!(
+                "data:text/calendar;charset=utf-8,{}",
+                encode_component(&ics)
+            )
+        }
+    };
+    let slot = record.slot.clone();
+    let cancelled = record.status == BookingStatus::Cancelled;
+    let code = record.code.clone();
+    let cancel_until = deadline(&record);
+    view! {
+        <article class="ticket" aria-labelledby="ticket-code">
+            <p class="ticket-code-label">{i18n.t(Msg::BookingCode)}</p>
+            <p class="ticket-code" id="ticket-code">{record.code.clone()}</p>
+            {cancelled.then(|| view! { <p class="badge badge-cancelled">{i18n.t(Msg::StatusCancelled)}</p> })}
+            <dl class="facts">
+                {patient.map(|p| view! {
+                    <dt>{i18n.t(Msg::Patient)}</dt>
+                    <dd class="masked">{p.name}" · "{i18n.t(document_msg(p.document_kind))}" "{p.document_number}" · "{p.phone}</dd>
+                })}
+                <dt>{i18n.t(Msg::When)}</dt>
+                <dd>{when(&record)}" "{i18n.t(period_msg(slot.period))}</dd>
+                <dt>{i18n.t(Msg::Doctor)}</dt>
+                <dd>{move || i18n.pick(&slot.doctor_name)}</dd>
+                <dt>{i18n.t(Msg::Department)}</dt>
+                <dd>{move || i18n.pick(&record.slot.department_name)}</dd>
+                <dt>{i18n.t(Msg::Where)}</dt>
+                <dd>
+                    {move || i18n.pick(&record.slot.hospital_name)}<br />
+                    {move || i18n.pick(&record.slot.hospital_address)}
+                </dd>
+            </dl>
+            <p>{move || i18n.fmt(Msg::FeeAtHospital, format_fee(record.slot.fee_fen))}</p>
+            <p>{i18n.t(Msg::WhatToBring)}</p>
+            {(!cancelled).then(|| {
+                view! { <p class="ticket-deadline">{move || i18n.fmt(Msg::CancelUntil, cancel_until.clone())}</p> }
+            })}
+        </article>
+        <div class="actions no-print">
+            <a class="button" href=ics_href download=format!("fairslot-{code}.ics")>{i18n.t(Msg::AddToCalendar)}</a>
+            <button class="button button-secondary" type="button" on:click=|_| browser::print()>
+                {i18n.t(Msg::Print)}
+            </button>
+            <A href="/bookings" attr:class="button button-secondary">{i18n.t(Msg::MyBookings)}</A>
+        </div>
+    }
+}
+
+/// Bookings made on this device, and lookup of any booking by code and document.
+#[component]
+pub fn MyBookingsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let history = RwSignal::new(browser::booking_history());
+    Effect::new(move |_| browser::set_title(Msg::MyBookings.text(i18n.locale.get())));
+    let updated = Callback::new(move |b: Booking| {
+        browser::remember_booking(BookingRecord::from(&b));
+        history.set(browser::booking_history());
+    });
+    view! {
+        <h1>{i18n.t(Msg::MyBookings)}</h1>
+        <p>{i18n.t(Msg::MyBookingsIntro)}</p>
+        {move || {
+            let list = history.get();
+            if list.is_empty() {
+                return view! { <EmptyState message=Msg::NoBookings /> }.into_any();
+            }
+            view! {
+                <ul class="cards">
+                    {list.into_iter().map(|r| view! { <BookingItem record=r on_update=updated /> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }}
+        <Lookup on_found=updated />
+    }
+}
+
+#[component]
+fn BookingItem(record: BookingRecord, on_update: Callback<Booking>) -> impl IntoView {
+    let i18n = use_i18n();
+    let status = if record.status == BookingStatus::Cancelled {
+        Msg::StatusCancelled
+    } else {
+        Msg::StatusConfirmed
+    };
+    let href = format!("/bookings/{}", encode_component(&record.code));
+    let rebook = doctor_href(&record);
+    let doctor = record.slot.doctor_name.clone();
+    let hospital = record.slot.hospital_name.clone();
+    let cancellable = record.status == BookingStatus::Confirmed;
+    let code = record.code.clone();
+    let title = record.code.clone();
+    view! {
+        <li class="card booking-item" data-code=code>
+            <A href=href attr:class="card-link">
+                <h2 class="card-title">{title}</h2>
+            </A>
+            <p class="card-meta">
+                <span class="badge">{i18n.t(status)}</span>
+                <span>{when(&record)}</span>
+            </p>
+            <p>{move || i18n.pick(&doctor)}" · "{move || i18n.pick(&hospital)}</p>
+            <div class="actions">
+                <A href=rebook attr:class="button button-secondary">{i18n.t(Msg::Rebook)}</A>
+            </div>
+            {cancellable.then(|| view! { <CancelForm record=record.clone() on_cancelled=on_update /> })}
+        </li>
+    }
+}
+
+/// Cancels with a confirmation step, and only before the cut-off.
+#[component]
+fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl IntoView {
+    let i18n = use_i18n();
+    let api = use_api();
+    let open = RwSignal::new(false);
+    let last4 = RwSignal::new(String::new());
+    let state = RwSignal::new(None::<Result<(), Msg>>);
+    let closed = browser::now_utc() >= record.cancel_deadline;
+    let input_id = format!("cancel-last4-{}", record.code);
+    let code = record.code.clone();
+    let cancel = move || {
+        let proof = last4.get_untracked().trim().to_string();
+        if proof.chars().count() != 4 {
+            state.set(Some(Err(Msg::CancelNeedsLast4)));
+            return;
+        }
+        let api = api.clone();
+        let code = code.clone();
+        spawn_local(async move {
+            match api.cancel(&code, &proof).await {
+                Ok(b) => {
+                    state.set(Some(Ok(())));
+                    on_cancelled.run(b);
+                }
+                Err(ApiError::Problem(p))
+                    if p.kind() == Some(fairslot_core::ProblemKind::CancelClosed) =>
+                {
+                    state.set(Some(Err(Msg::CancelClosed)))
+                }
+                Err(ApiError::Problem(p))
+                    if p.kind() == Some(fairslot_core::ProblemKind::NotFound) =>
+                {
+                    state.set(Some(Err(Msg::LookupFailed)))
+                }
+                Err(e) => state.set(Some(Err(e.message()))),
+            }
+        });
+    };
+    if closed {
+        return view! { <p class="hint">{i18n.t(Msg::CancelClosed)}</p> }.into_any();
+    }
+    view! {
+        <div class="cancel">
+            {move || (!open.get()).then(|| view! {
+                <button class="button button-secondary" type="button" on:click=move |_| open.set(true)>
+                    {i18n.t(Msg::CancelBooking)}
+                </button>
+            })}
+            {move || open.get().then(|| {
+                let cancel = cancel.clone();
+                let input_id = input_id.clone();
+                view! {
+                    <div class="notice" role="group" aria-label=i18n.t(Msg::CancelBooking)>
+                        <p>{i18n.t(Msg::CancelConfirm)}</p>
+                        <div class="field">
+                            <label class="field-label" for=input_id.clone()>{i18n.t(Msg::Last4)}</label>
+                            <input
+                                id=input_id
+                                type="text"
+                                maxlength="4"
+                                autocomplete="off"
+                                spellcheck="false"
+                                prop:value=move || last4.get()
+                                on:input=move |ev| last4.set(event_target_value(&ev))
+                            />
+                        </div>
+                        <div class="actions">
+                            <button class="button" type="button" on:click=move |_| cancel()>{i18n.t(Msg::CancelYes)}</button>
+                            <button class="button button-secondary" type="button" on:click=move |_| open.set(false)>
+                                {i18n.t(Msg::CancelNo)}
+                            </button>
+                        </div>
+                    </div>
+                }
+            })}
+            {move || state.get().map(|s| match s {
+                Ok(()) => view! { <p class="notice" role="status">{i18n.t(Msg::Cancelled)}</p> }.into_any(),
+                Err(m) => view! { <p class="notice notice-error" role="alert">{i18n.t(m)}</p> }.into_any(),
+            })}
+        </div>
+    }
+    .into_any()
+}
+
+/// Finds any booking by its code and the document's last four characters.
+#[component]
+fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
+    let i18n = use_i18n();
+    let api = use_api();
+    let code = RwSignal::new(String::new());
+    let last4 = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<Msg>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (c, l) = (
+            code.get_untracked().trim().to_ascii_uppercase(),
+            last4.get_untracked().trim().to_string(),
+        );
+        if c.is_empty() || l.chars().count() != 4 {
+            error.set(Some(Msg::LookupFailed));
+            return;
+        }
+        let api = api.clone();
+        spawn_local(async move {
+            match api.lookup(&c, &l).await {
+                Ok(b) => {
+                    error.set(None);
+                    code.set(String::new());
+                    last4.set(String::new());
+                    on_found.run(b);
+                }
+                Err(ApiError::Problem(p))
+                    if p.kind() == Some(fairslot_core::ProblemKind::NotFound) =>
+                {
+                    error.set(Some(Msg::LookupFailed))
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    view! {
+        <form class="lookup" on:submit=submit>
+            <h2>{i18n.t(Msg::LookupTitle)}</h2>
+            <div class="field">
+                <label class="field-label" for="lookup-code">{i18n.t(Msg::BookingCode)}</label>
+                <input
+                    id="lookup-code"
+                    type="text"
+                    autocomplete="off"
+                    autocapitalize="characters"
+                    spellcheck="false"
+                    prop:value=move || code.get()
+                    on:input=move |ev| code.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="field">
+                <label class="field-label" for="lookup-last4">{i18n.t(Msg::Last4)}</label>
+                <input
+                    id="lookup-last4"
+                    type="text"
+                    maxlength="4"
+                    autocomplete="off"
+                    spellcheck="false"
+                    prop:value=move || last4.get()
+                    on:input=move |ev| last4.set(event_target_value(&ev))
+                />
+            </div>
+            {move || error.get().map(|m| view! { <p class="notice notice-error" role="alert">{i18n.t(m)}</p> })}
+            <button class="button" type="submit">{i18n.t(Msg::Lookup)}</button>
+        </form>
+    }
+}
