@@ -57,7 +57,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `${server} --listen 127.0.0.1:${port} --data-dir ${dataDir} --static-dir ${join(root, 'dist')} --fault-control`,
+    command: `${server} --listen 127.0.0.1:${port} --data-dir ${dataDir} --static-dir ${join(root, 'dist')} --fault-control --quiet`,
     url: `${baseURL}/api/v1/health`,
     reuseExistingServer: false,
     timeout: 60_000,

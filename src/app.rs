@@ -4,6 +4,7 @@
 use fairslot_core::config::{Config, ConfigError, ConfigProblem, Locale, Mode};
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::api::{self, provide_api};
@@ -46,6 +47,12 @@ pub fn App() -> impl IntoView {
                 if explicit.is_none() {
                     i18n.locale.set(cfg.narrowed(&browser::url_narrowing()).0);
                 }
+                // Kiosk and embed behaviour (idle reset, origin checks) is not in this build;
+                // running as a plain phone page there would leave one patient's details to the
+                // next, so those modes stop here with an explanation.
+                if cfg.mode != Mode::Phone {
+                    return view! { <ConfigScreen problem=ConfigScreenProblem::Mode /> }.into_any();
+                }
                 match api::from_config(&cfg) {
                     Ok(api) => {
                         provide_api(api);
@@ -70,6 +77,7 @@ enum ConfigScreenProblem {
     Invalid(Vec<ConfigError>),
     Unreachable,
     Adapter,
+    Mode,
 }
 
 fn problem_text(problem: &ConfigProblem, locale: Locale) -> String {
@@ -95,11 +103,14 @@ fn ConfigScreen(problem: ConfigScreenProblem) -> impl IntoView {
     let body = match problem {
         ConfigScreenProblem::Unreachable => view! {
             <p>{i18n.t(Msg::ConfigUnreachable)}</p>
-            <button class="button" on:click=|_| reload()>{i18n.t(Msg::Retry)}</button>
+            <button class="button" on:click=|_| browser::reload()>{i18n.t(Msg::Retry)}</button>
         }
         .into_any(),
         ConfigScreenProblem::Adapter => {
             view! { <p>{i18n.t(Msg::ConfigAdapterUnavailable)}</p> }.into_any()
+        }
+        ConfigScreenProblem::Mode => {
+            view! { <p>{i18n.t(Msg::ConfigModeUnavailable)}</p> }.into_any()
         }
         ConfigScreenProblem::Invalid(errors) => {
             let rows = errors
@@ -139,12 +150,6 @@ fn ConfigScreen(problem: ConfigScreenProblem) -> impl IntoView {
     }
 }
 
-fn reload() {
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().reload();
-    }
-}
-
 /// The app proper: top bar, language switch, routes.
 #[component]
 fn Shell(config: Config) -> impl IntoView {
@@ -164,6 +169,7 @@ fn Shell(config: Config) -> impl IntoView {
 
     view! {
         <Router>
+            <FocusOnNavigate />
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
@@ -195,6 +201,20 @@ fn Shell(config: Config) -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// Moves focus to the main region when the route changes, so keyboard and screen-reader users
+/// start at the new page's content instead of a link that no longer exists.
+#[component]
+fn FocusOnNavigate() -> impl IntoView {
+    let location = use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|p| p != path) {
+            browser::focus("main");
+        }
+        path
+    });
 }
 
 /// A hospital chosen by the deployment or by the page URL, opened instead of the list.

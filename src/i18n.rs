@@ -52,7 +52,8 @@ messages! {
     ConfigEmpty => "列表不能为空", "The list must not be empty";
     ConfigOutOfRange => "数值超出范围（{}）", "Number out of range ({})";
     ConfigBadValue => "取值包含不允许的字符或格式", "The value has characters or a format that is not allowed";
-    ConfigAdapterUnavailable => "此版本尚不支持所选的接口类型", "This build does not support the selected API kind yet";
+    ConfigAdapterUnavailable => "此版本尚不支持所配置的接口类型（api.kind）。请联系网站运营方。", "This build does not support the configured API kind (api.kind) yet. Please tell the site operator.";
+    ConfigModeUnavailable => "此版本尚不支持所配置的运行模式（mode.kind：自助机或嵌入）。请联系网站运营方。", "This build does not support the configured mode (mode.kind: kiosk or embed) yet. Please tell the site operator.";
 
     // Errors a patient can act on
     ErrNetwork => "网络连接中断，无法连接预约服务。请检查网络后重试。", "You seem to be offline, so the booking service could not be reached. Check your connection and try again.";
@@ -109,7 +110,7 @@ messages! {
     Remaining => "余 {}", "{} left";
     Full => "约满", "Full";
     SlotPast => "已过", "Past";
-    Stopped => "停诊", "No clinic";
+    Stopped => "停诊", "Clinic cancelled";
     NotReleased => "未放号", "Not released";
     ReleasedAt => "{} 放号", "Opens {}";
     NoSessions => "这一天没有出诊。请选择其他日期。", "No clinics on this day. Please choose another day.";
@@ -178,7 +179,8 @@ messages! {
     Edit => "修改", "Change";
     ConfirmBooking => "确认预约", "Confirm booking";
     Submitting => "正在提交预约…", "Booking…";
-    NotBooked => "未能连接预约服务，预约尚未完成。您填写的信息已保留，请稍后重试。", "The booking service could not be reached, so the booking has not been made. What you entered is kept; please try again.";
+    NotBooked => "预约服务暂时不可用，预约尚未完成。您填写的信息已保留，请稍后再点“确认预约”。", "The booking service is unavailable right now, so the booking has not been made. What you entered is kept; please tap “Confirm booking” again in a moment.";
+    OutcomeUnknown => "预约服务没有回应，暂时无法确认是否预约成功。您填写的信息已保留；请再点一次“确认预约”，不会重复预约。", "The booking service did not answer, so we cannot yet tell whether you are booked. What you entered is kept; tap “Confirm booking” again — it cannot book you twice.";
     ServerRejected => "预约服务未接受部分信息，请按提示修改。", "The booking service did not accept some details; please correct them as shown.";
 
     // Confirmation
@@ -209,6 +211,8 @@ messages! {
     Cancelled => "预约已取消。", "The booking has been cancelled.";
     Rebook => "重新预约该医生", "Book this doctor again";
     LookupFailed => "没有找到该预约，请核对预约号和证件号码后 4 位。", "No booking found; check the booking code and the last 4 characters.";
+    LookupIncomplete => "请输入预约号，以及证件号码的最后 4 位。", "Enter the booking code and exactly 4 characters from the end of the ID document.";
+    ProofMismatch => "这 4 位与预约时使用的证件不符，请核对。", "Those 4 characters do not match the document used for this booking; please check them.";
 
     NotFoundTitle => "页面不存在", "Page not found";
     NotFoundBody => "这个地址没有内容。请从首页重新开始。", "There is nothing at this address. Please start again from the home page.";

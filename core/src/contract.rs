@@ -333,7 +333,16 @@ pub struct Booking {
     pub cancelled_at: Option<DateTime<FixedOffset>>,
 }
 
-/// Proof of ownership for lookup and cancel: the last four characters of the ID document.
+/// Body of a booking lookup (`POST /bookings/{code}/lookup`): proof of ownership, the last four
+/// characters of the ID document. It travels in the body, never in the URL, because proxies and
+/// CDNs log URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupRequest {
+    pub document_last4: String,
+}
+
+/// Body of a cancellation (`POST /bookings/{code}/cancel`): the same proof of ownership as a
+/// lookup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelRequest {
     pub document_last4: String,
@@ -537,6 +546,17 @@ mod tests {
                 .unwrap()
                 .contains("08:00:00+08:00")
         );
+    }
+
+    #[test]
+    fn ownership_proofs_name_document_last4_on_the_wire() {
+        let lookup = LookupRequest {
+            document_last4: "002X".into(),
+        };
+        let json = serde_json::to_string(&lookup).unwrap();
+        assert_eq!(json, r#"{"document_last4":"002X"}"#);
+        let cancel: CancelRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(cancel.document_last4, lookup.document_last4);
     }
 
     #[test]

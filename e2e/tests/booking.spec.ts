@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { api, expectAccessible, hhmm, type Schedule, type Session, type Slot } from './support';
+import { api, expectAccessible, hhmm, lookupBooking, type Schedule, type Session, type Slot } from './support';
 
 const ID = '11010519491231002X'; // valid GB 11643 check character
 const ID_TYPO = '110105194912310021'; // one digit off: the check character no longer matches
@@ -44,6 +44,10 @@ for (const lang of ['zh-CN', 'en'] as const) {
     const { session, slot } = await freeSlot(request, 'h1-cardio-5', 1, en ? 1 : 0);
     const before = await remaining(request, 'h1-cardio-5', slot.id);
     await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-5?day=${session.date}&lang=${lang}`);
+    const urls: string[] = [];
+    const logs: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
+    page.on('console', (m) => logs.push(m.text()));
     await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
     await expect(page).toHaveURL(new RegExp(`/book/${slot.id}$`));
     await expect(page.getByRole('timer')).toContainText(en ? 'held for you for 4:' : '剩余 4:');
@@ -80,7 +84,7 @@ for (const lang of ['zh-CN', 'en'] as const) {
     await expectAccessible(page);
 
     // The server has it, attributed to the configured channel, and counted once.
-    const booking = await api<{ status: string; channel: string; slot: { slot_id: string } }>(request, `/bookings/${code}?document_last4=002X`);
+    const booking = await lookupBooking<{ status: string; channel: string; slot: { slot_id: string } }>(request, code, '002X');
     expect(booking).toMatchObject({ status: 'confirmed', channel: 'web', slot: { slot_id: slot.id } });
     expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
 
@@ -93,9 +97,10 @@ for (const lang of ['zh-CN', 'en'] as const) {
 
     // Identity is in no URL and in no storage on the device.
     const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
-    for (const secret of [ID, '13812345678', 'Li Lei', '李雷', '002X']) {
+    for (const secret of [ID, '13812345678', 'Li Lei', '李雷', '002X', encodeURIComponent('李雷')]) {
       expect(stored).not.toContain(secret);
-      expect(page.url()).not.toContain(secret);
+      for (const u of [...urls, page.url()]) expect(u).not.toContain(secret);
+      for (const line of logs) expect(line).not.toContain(secret);
     }
     expect(stored).toContain(code);
 
@@ -183,29 +188,69 @@ test('the server\'s own validation is shown next to the field, and nothing typed
   await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
 });
 
-test('when the service is unreachable the patient is told the booking is not made, and a retry succeeds', async ({ page, request }) => {
+test('an answer lost after the server booked: the patient is told it is unknown, and trying again shows the one booking', async ({ page, request }) => {
   const { slot } = await freeSlot(request, 'h1-cardio-4', 1, 5);
+  const before = await remaining(request, 'h1-cardio-4', slot.id);
   await page.goto(`${bookUrl('h1-cardio-4', slot.id)}?lang=en`);
   await fillPatient(page, true);
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.route('**/api/v1/bookings**', (route) => route.abort('internetdisconnected'));
+  const keys: string[] = [];
+  // The booking reaches the server and is committed; its answer, and every "what became of my
+  // key" question after it, are lost on the way back.
+  await page.route('**/api/v1/bookings', async (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
+  await page.route('**/api/v1/bookings/by-key/**', (route) => route.abort('internetdisconnected'));
   await page.getByRole('button', { name: 'Confirm booking' }).click();
-  await expect(page.getByRole('alert')).toContainText('the booking has not been made');
+  await expect(page.getByRole('alert')).toContainText('cannot yet tell whether you are booked', { timeout: 15_000 });
+  expect(await remaining(request, 'h1-cardio-4', slot.id)).toBe(before - 1);
+
+  // Going back to the form loses nothing; the key survives the detour.
   await page.getByRole('button', { name: 'Change' }).click();
   await expect(page.getByLabel('Full name')).toHaveValue('Li Lei');
-  await page.unroute('**/api/v1/bookings**');
   await page.getByRole('button', { name: 'Continue' }).click();
+  await page.unroute('**/api/v1/bookings');
+  await page.unroute('**/api/v1/bookings/by-key/**');
+  page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/api/v1/bookings') && keys.push(r.headers()['idempotency-key']));
   await page.getByRole('button', { name: 'Confirm booking' }).click();
   await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  expect(keys.length).toBe(2);
+  expect(keys[1]).toBe(keys[0]);
+  expect(await remaining(request, 'h1-cardio-4', slot.id)).toBe(before - 1);
+});
+
+test('when the service says it is unavailable the booking is not made and nothing typed is lost', async ({ page, request }) => {
+  const { slot } = await freeSlot(request, 'h1-cardio-4', 1, 9);
+  await page.goto(`${bookUrl('h1-cardio-4', slot.id)}?lang=zh-CN`);
+  await fillPatient(page, false);
+  await page.getByRole('button', { name: '下一步' }).click();
+  await page.route('**/api/v1/bookings', (route) =>
+    route.fulfill({
+      status: 503,
+      contentType: 'application/problem+json',
+      headers: { 'Retry-After': '5' },
+      body: JSON.stringify({ type: 'urn:fairslot:problem:unavailable', title: 'Service unavailable', status: 503 }),
+    }),
+  );
+  await page.getByRole('button', { name: '确认预约' }).click();
+  await expect(page.getByRole('alert')).toContainText('预约尚未完成');
+  await page.getByRole('button', { name: '修改' }).click();
+  await expect(page.getByLabel('姓名')).toHaveValue('李雷');
+  await expect(page.getByLabel('证件号码')).toHaveValue(ID);
 });
 
 test('a stopped session cannot be booked', async ({ page, request }) => {
   const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-2&days=3');
   const stopped = schedule.sessions.find((s) => s.status === 'stopped' && s.slots.length > 0);
   test.skip(!stopped, 'no stopped session with slots listed');
+  const holds: string[] = [];
+  page.on('request', (r) => r.url().includes('/api/v1/holds') && holds.push(r.url()));
   await page.goto(`${bookUrl('h1-cardio-2', stopped!.slots[0].id)}?lang=en`);
   await expect(page.getByRole('alert')).toContainText('stopped or is not open for booking');
   await expect(page.getByRole('timer')).toHaveCount(0);
+  expect(holds).toEqual([]);
 });
 
 test('leaving the booking page gives the held place back', async ({ page, request }) => {
@@ -234,12 +279,12 @@ test('cancel a booking with the document\'s last four characters, then rebook th
   await expectAccessible(page);
   await item.getByLabel('Last 4 characters of the ID document').fill('9999');
   await item.getByRole('button', { name: 'Yes, cancel' }).click();
-  await expect(item.getByRole('alert')).toContainText('No booking found');
+  await expect(item.getByRole('alert')).toContainText('do not match the document');
   await item.getByLabel('Last 4 characters of the ID document').fill('002X');
   await item.getByRole('button', { name: 'Yes, cancel' }).click();
   await expect(page.locator(`.booking-item[data-code="${code}"] .badge`)).toHaveText('Cancelled');
   expect(await remaining(request, 'h1-cardio-6', slot.id)).toBe(before);
-  const server = await api<{ status: string }>(request, `/bookings/${code}?document_last4=002X`);
+  const server = await lookupBooking<{ status: string }>(request, code, '002X');
   expect(server.status).toBe('cancelled');
   await page.locator(`.booking-item[data-code="${code}"]`).getByRole('link', { name: 'Book this doctor again' }).click();
   await expect(page).toHaveURL(/\/doctors\/h1-cardio-6$/);

@@ -47,6 +47,8 @@ test.describe('browse: hospital → department → doctor → schedule', () => {
     await page.getByRole('link', { name: first.name.zh }).click();
     await expect(page).toHaveURL(new RegExp(`/hospitals/${first.id}$`));
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(first.name.zh);
+    // Keyboard and screen-reader users land on the new page's content.
+    await expect(page.locator('#main')).toBeFocused();
     await expectAccessible(page);
 
     // Department search narrows the tree.
@@ -112,7 +114,7 @@ test.describe('browse: hospital → department → doctor → schedule', () => {
 
 test.describe('schedule states', () => {
   for (const [status, zh, en] of [
-    ['stopped', '停诊', 'No clinic'],
+    ['stopped', '停诊', 'Clinic cancelled'],
     ['full', '约满', 'Full'],
   ] as const) {
     test(`a ${status} session says so in both languages`, async ({ page, request }) => {

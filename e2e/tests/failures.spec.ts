@@ -22,6 +22,20 @@ test.describe('the config file', () => {
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('此页面的配置有误');
   });
 
+  for (const mode of [{ kind: 'kiosk', idle_seconds: 90 }, { kind: 'embed', allowed_origins: ['https://portal.example'] }]) {
+    test(`a ${mode.kind} config is refused with an explanation until that mode is built`, async ({ page }) => {
+      await page.route('**/config.json', (route) =>
+        route.fulfill({
+          contentType: 'application/json',
+          body: JSON.stringify({ api: { kind: 'native', base_urls: ['/api/v1'] }, channel: 'lobby', mode }),
+        }),
+      );
+      await page.goto('/?lang=en');
+      await expect(page.getByText('does not support the configured mode')).toBeVisible();
+      await expect(page.locator('.hospital-card')).toHaveCount(0);
+    });
+  }
+
   test('a config that is not JSON says so', async ({ page }) => {
     await page.route('**/config.json', (route) => route.fulfill({ contentType: 'application/json', body: '{"api": ' }));
     await page.goto('/?lang=en');
@@ -38,13 +52,18 @@ test.describe('the config file', () => {
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Choose a hospital');
   });
 
-  test('URL parameters cannot point the app at another API', async ({ page }) => {
+  test('URL parameters cannot point the app at another API or change the channel', async ({ page }) => {
     const seen: string[] = [];
-    page.on('request', (r) => seen.push(new URL(r.url()).host));
+    const channels = new Set<string | undefined>();
+    page.on('request', (r) => {
+      seen.push(new URL(r.url()).host);
+      if (r.url().includes('/api/v1/')) channels.add(r.headers()['x-fairslot-channel']);
+    });
     await page.goto('/?api=http://127.0.0.2:9/api/v1&channel=favoured&lang=en');
     await expect(page.locator('.hospital-card').first()).toBeVisible();
     expect(seen.length).toBeGreaterThan(2);
     expect(seen.filter((host) => host !== new URL(page.url()).host)).toEqual([]);
+    expect([...channels]).toEqual(['web']);
   });
 });
 

@@ -35,6 +35,16 @@ export async function api<T>(request: APIRequestContext, path: string): Promise<
   return (await res.json()) as T;
 }
 
+/**
+ * Looks a booking up through the API. The proof of ownership goes in the body: URLs end up in
+ * proxy and CDN logs.
+ */
+export async function lookupBooking<T>(request: APIRequestContext, code: string, last4: string): Promise<T> {
+  const res = await request.post(`/api/v1/bookings/${encodeURIComponent(code)}/lookup`, { data: { document_last4: last4 } });
+  expect(res.ok(), `POST /bookings/${code}/lookup -> ${res.status()}`).toBeTruthy();
+  return (await res.json()) as T;
+}
+
 export async function hospitals(request: APIRequestContext): Promise<Hospital[]> {
   return (await api<{ items: Hospital[] }>(request, '/hospitals')).items;
 }

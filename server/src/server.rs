@@ -139,9 +139,10 @@ const IDEMPOTENCY_HEADER_NAME: HeaderName = HeaderName::from_static("idempotency
 /// [`fairslot_core::CHANNEL_HEADER`] as a header name.
 const CHANNEL_HEADER_NAME: HeaderName = HeaderName::from_static("x-fairslot-channel");
 
-/// One line per request. API requests are logged by route (`/api/v1/bookings/{code}`), never by
-/// their actual path or query: booking codes and idempotency keys are credentials, the query may
-/// carry `document_last4`, and a client may put anything into a path it makes up.
+/// One line per request. API requests are logged by route (`/api/v1/bookings/{code}/lookup`),
+/// never by their actual path or query: booking codes and idempotency keys are credentials, and a
+/// client may put anything into a path or query it makes up. Proof of ownership (`document_last4`)
+/// only ever travels in request bodies, which are not logged.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use fairslot_core::{
     Booking, BookingRequest, CancelRequest, DepartmentTree, DoctorList, Hold, HoldRequest,
-    HospitalList, Schedule, encode_component as enc,
+    HospitalList, LookupRequest, Schedule, encode_component as enc,
 };
 
 use super::{ApiFuture, BookingApi, ScheduleTarget, Transport};
@@ -26,6 +26,11 @@ pub fn schedule_path(target: &ScheduleTarget, from: NaiveDate, days: u32) -> Str
         ScheduleTarget::Department(id) => ("department", id),
     };
     format!("/schedules?{key}={}&from={}&days={days}", enc(id), from)
+}
+
+/// The path of a booking lookup; it names the booking and nothing else.
+pub fn lookup_path(code: &str) -> String {
+    format!("/bookings/{}/lookup", enc(code))
 }
 
 impl BookingApi for NativeApi {
@@ -79,12 +84,12 @@ impl BookingApi for NativeApi {
     }
 
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
-        let path = format!(
-            "/bookings/{}?document_last4={}",
-            enc(code),
-            enc(document_last4)
-        );
-        Box::pin(async move { self.transport.get(&path).await })
+        // The proof of ownership goes in the body: URLs end up in proxy and CDN logs.
+        let path = lookup_path(code);
+        let body = LookupRequest {
+            document_last4: document_last4.to_string(),
+        };
+        Box::pin(async move { self.transport.post(&path, &body, None).await })
     }
 
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
@@ -110,6 +115,15 @@ mod tests {
         assert_eq!(
             schedule_path(&ScheduleTarget::Department("a&days=999".into()), from, 7),
             "/schedules?department=a%26days%3D999&from=2026-11-23&days=7"
+        );
+    }
+
+    #[test]
+    fn lookup_paths_carry_the_code_only() {
+        assert_eq!(lookup_path("K7Q4-M2XP"), "/bookings/K7Q4-M2XP/lookup");
+        assert_eq!(
+            lookup_path("x/../y?document_last4=002X"),
+            "/bookings/x%2F%2E%2E%2Fy%3Fdocument_last4%3D002X/lookup"
         );
     }
 }

@@ -9,8 +9,8 @@ use fairslot_core::identity::{mask_document, mask_phone};
 use fairslot_core::schedule::availability;
 use fairslot_core::time::{hhmm, seconds_left};
 use fairslot_core::{
-    Alternative, BookingRequest, DocumentKind, Hold, Problem, ProblemKind, Relationship, Session,
-    Slot, encode_component,
+    Alternative, BookingRequest, DocumentKind, Hold, ProblemKind, Relationship, Session, Slot,
+    encode_component,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -78,7 +78,33 @@ enum Step {
 enum Submit {
     Idle,
     Sending,
+    /// No answer, even when asked by key: the booking may exist. Sending again with the same key
+    /// is safe, so that is what the patient is offered.
+    Unknown,
+    /// A definite "not booked", and why.
     Failed(ApiError),
+}
+
+/// Asks, a few times over a few seconds, whether a booking was made under `key`.
+async fn settle(api: &crate::api::Api, key: &str) -> Option<fairslot_core::Booking> {
+    for delay_ms in [0, 1_000, 3_000] {
+        browser::sleep(delay_ms).await;
+        if let Ok(b) = api.booking_by_key(key).await {
+            return Some(b);
+        }
+    }
+    None
+}
+
+/// The server refused for a field the form does not show: nothing the patient can correct.
+fn names_unknown_field(e: &ApiError) -> bool {
+    match e {
+        ApiError::Problem(p) => p
+            .errors
+            .iter()
+            .any(|f| !Field::ALL.iter().any(|x| x.api_name() == f.field)),
+        _ => false,
+    }
 }
 
 fn problem_kind(e: &ApiError) -> Option<ProblemKind> {
@@ -123,10 +149,13 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     let submit = RwSignal::new(Submit::Idle);
     let idempotency_key = StoredValue::new(None::<String>);
     let booked = StoredValue::new(false);
-    let now_ms = RwSignal::new(js_sys::Date::now());
+    let now_ms = RwSignal::new(browser::now_ms());
 
     let slot_id = slot.id.clone();
     let bookable = availability(&session, data.now).is_bookable();
+    // The idempotency key is kept until the outcome is certain, whatever the patient does in
+    // between (edit, take the slot again): a second attempt under it can never be a second
+    // booking, and a changed body under it is refused, which then finds the first booking.
     let take_hold = {
         let api = api.clone();
         let slot_id = slot_id.clone();
@@ -134,12 +163,13 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             let api = api.clone();
             let slot_id = slot_id.clone();
             hold.set(HoldState::Taking);
-            idempotency_key.set_value(None);
             spawn_local(async move {
+                // Counting from the request, not the answer, errs on the patient's side.
+                let device_then_ms = browser::now_ms();
                 let next = match api.hold(&slot_id).await {
                     Ok(h) => HoldState::Held {
                         hold: h,
-                        device_then_ms: js_sys::Date::now(),
+                        device_then_ms,
                     },
                     Err(e) => HoldState::Refused(e),
                 };
@@ -147,11 +177,13 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             });
         }
     };
-    take_hold();
+    if bookable {
+        take_hold();
+    }
 
     // The countdown follows the server's clock: only device-clock differences are used.
     if let Ok(handle) = set_interval_with_handle(
-        move || now_ms.set(js_sys::Date::now()),
+        move || now_ms.set(browser::now_ms()),
         Duration::from_secs(1),
     ) {
         on_cleanup(move || handle.clear());
@@ -169,7 +201,8 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         _ => None,
     });
     Effect::new(move |_| {
-        if remaining_secs.get() == Some(0) && submit.get_untracked() != Submit::Sending {
+        let sending = submit.get() == Submit::Sending;
+        if remaining_secs.get() == Some(0) && !sending {
             hold.set(HoldState::Expired);
         }
     });
@@ -178,7 +211,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     {
         let api = api.clone();
         on_cleanup(move || {
-            if booked.get_value() {
+            // Not while a booking that uses the hold is on its way or of unknown outcome.
+            let in_doubt =
+                submit.get_untracked() == Submit::Sending || idempotency_key.get_value().is_some();
+            if booked.get_value() || in_doubt {
                 return;
             }
             if let HoldState::Held { hold: h, .. } = hold.get_untracked() {
@@ -216,15 +252,27 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             let navigate = navigate.clone();
             spawn_local(async move {
                 let mut result = api.book(request, key.clone()).await;
-                // No answer does not mean no booking: ask what became of this key.
-                if matches!(result, Err(ApiError::Network | ApiError::Timeout))
-                    && let Ok(b) = api.booking_by_key(&key).await
-                {
+                // No answer, or one we cannot read, does not mean no booking: ask by key.
+                // A key already used with other details means the first attempt did book.
+                let in_doubt = match &result {
+                    Ok(_) => false,
+                    Err(e) => {
+                        matches!(
+                            e,
+                            ApiError::Network
+                                | ApiError::Timeout
+                                | ApiError::Server { .. }
+                                | ApiError::BadData(_)
+                        ) || problem_kind(e) == Some(ProblemKind::IdempotencyConflict)
+                    }
+                };
+                if in_doubt && let Some(b) = settle(&api, &key).await {
                     result = Ok(b);
                 }
                 match result {
                     Ok(booking) => {
                         booked.set_value(true);
+                        idempotency_key.set_value(None);
                         browser::remember_booking(BookingRecord::from(&booking));
                         let code = booking.code.clone();
                         draft.clear();
@@ -235,29 +283,24 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                             Default::default(),
                         );
                     }
+                    Err(_) if in_doubt => submit.set(Submit::Unknown),
                     Err(e) => {
+                        // Every other answer is a definite "not booked": the key is free again.
+                        idempotency_key.set_value(None);
                         submit.set(Submit::Idle);
                         match problem_kind(&e) {
-                            Some(ProblemKind::Validation) => {
+                            Some(ProblemKind::Validation) if !names_unknown_field(&e) => {
                                 if let ApiError::Problem(p) = &e {
                                     draft.server_errors.set(p.errors.clone());
                                 }
-                                idempotency_key.set_value(None);
                                 step.set(Step::Form);
-                                submit.set(Submit::Failed(e));
                             }
-                            Some(ProblemKind::HoldExpired) => {
-                                idempotency_key.set_value(None);
-                                hold.set(HoldState::Expired);
-                            }
-                            Some(ProblemKind::SlotTaken | ProblemKind::SessionUnavailable) => {
-                                idempotency_key.set_value(None);
-                                hold.set(HoldState::Refused(e));
-                            }
-                            Some(ProblemKind::IdempotencyConflict) => {
-                                idempotency_key.set_value(None);
-                                submit.set(Submit::Failed(e));
-                            }
+                            Some(ProblemKind::HoldExpired) => hold.set(HoldState::Expired),
+                            Some(
+                                ProblemKind::SlotTaken
+                                | ProblemKind::SessionUnavailable
+                                | ProblemKind::Validation,
+                            ) => hold.set(HoldState::Refused(e)),
                             _ => submit.set(Submit::Failed(e)),
                         }
                     }
@@ -309,8 +352,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     let hold_banner = {
         let take_hold = take_hold.clone();
         let schedule_href = schedule_href.clone();
-        move || {
-            match hold.get() {
+        move || match hold.get() {
             HoldState::Taking => view! {
                 <p class="notice" role="status">{i18n.t(Msg::Holding)}</p>
             }
@@ -335,13 +377,34 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 }
                 .into_any()
             }
-            HoldState::Refused(e) => view! {
-                <Refusal error=e schedule_href=schedule_href.clone() alt_base=alt_base.clone() offset_minutes=offset_minutes />
+            HoldState::Refused(e) => {
+                let take_hold = take_hold.clone();
+                view! {
+                    <Refusal
+                        error=e
+                        schedule_href=schedule_href.clone()
+                        alt_base=alt_base.clone()
+                        offset_minutes=offset_minutes
+                        on_retry=Callback::new(move |_| take_hold())
+                    />
+                }
+                .into_any()
             }
-            .into_any(),
-        }
         }
     };
+
+    // The step that replaced the focused button takes the focus, so nobody is left on <body>.
+    Effect::new(move |previous: Option<Step>| {
+        let now = step.get();
+        if previous.is_some_and(|p| p != now) {
+            let id = match now {
+                Step::Form => "patient-title",
+                Step::Review => "review-title",
+            };
+            request_animation_frame(move || browser::focus(id));
+        }
+        now
+    });
 
     let flow = move || {
         if !matches!(hold.get(), HoldState::Held { .. }) {
@@ -349,7 +412,14 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         }
         match step.get() {
             Step::Form => view! {
-                <PatientForm draft=draft today=today on_done=Callback::new(move |_| step.set(Step::Review)) />
+                <PatientForm
+                    draft=draft
+                    today=today
+                    on_done=Callback::new(move |_| {
+                        submit.set(Submit::Idle);
+                        step.set(Step::Review)
+                    })
+                />
             }
             .into_any(),
             Step::Review => {
@@ -358,10 +428,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     <Review
                         draft=draft
                         submit=submit
-                        on_edit=Callback::new(move |_| {
-                            idempotency_key.set_value(None);
-                            step.set(Step::Form)
-                        })
+                        on_edit=Callback::new(move |_| step.set(Step::Form))
                         on_confirm=Callback::new(move |_| confirm())
                     />
                 }
@@ -391,11 +458,20 @@ fn Refusal(
     schedule_href: String,
     alt_base: String,
     offset_minutes: i32,
+    /// Offered when the failure was the service's, not a refusal of this slot.
+    on_retry: Callback<()>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let transient = matches!(
+        error,
+        ApiError::Network | ApiError::Timeout | ApiError::Server { .. }
+    ) || matches!(
+        problem_kind(&error),
+        Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal)
+    );
     let (message, alternatives): (Msg, Vec<Alternative>) = match &error {
         ApiError::Problem(p) => match p.kind() {
-            Some(ProblemKind::SlotTaken) => (Msg::SlotGone, alternatives_of(p)),
+            Some(ProblemKind::SlotTaken) => (Msg::SlotGone, p.alternatives.clone()),
             Some(ProblemKind::SessionUnavailable) => (Msg::SessionGone, Vec::new()),
             _ => (error.message(), Vec::new()),
         },
@@ -431,13 +507,12 @@ fn Refusal(
             <p>{i18n.t(message)}</p>
             <ul class="alternatives">{links}</ul>
             {empty.then(|| view! { <p>{i18n.t(Msg::NoAlternatives)}</p> })}
+            {transient.then(|| view! {
+                <button class="button" type="button" on:click=move |_| on_retry.run(())>{i18n.t(Msg::Retry)}</button>
+            })}
             <A href=schedule_href attr:class="button button-secondary">{i18n.t(Msg::BackToSchedule)}</A>
         </div>
     }
-}
-
-fn alternatives_of(p: &Problem) -> Vec<Alternative> {
-    p.alternatives.clone()
 }
 
 /// The identity form: checked as the patient types (once a field has been left) and on leaving
@@ -549,10 +624,15 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
 
     view! {
         <form class="patient-form" novalidate on:submit=submit>
-            <h2>{i18n.t(Msg::PatientTitle)}</h2>
-            {move || show_summary.get().then(|| view! {
-                <p class="notice notice-error" role="alert">{i18n.t(Msg::FixErrors)}</p>
-            })}
+            <h2 id="patient-title" tabindex="-1">{i18n.t(Msg::PatientTitle)}</h2>
+            {move || {
+                let msg = if !draft.server_errors.get().is_empty() {
+                    Some(Msg::ServerRejected)
+                } else {
+                    show_summary.get().then_some(Msg::FixErrors)
+                };
+                msg.map(|m| view! { <p class="notice notice-error" role="alert">{i18n.t(m)}</p> })
+            }}
             <div class="field">
                 <label class="field-label" for="patient-relationship">{i18n.t(Msg::Relationship)}</label>
                 <select
@@ -648,12 +728,18 @@ fn Review(
     let input = draft.input();
     let sending = move || submit.get() == Submit::Sending;
     let failure = move || match submit.get() {
-        Submit::Failed(e) => Some(e),
+        Submit::Unknown => Some(Msg::OutcomeUnknown),
+        Submit::Failed(e) => Some(match problem_kind(&e) {
+            Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal) => {
+                Msg::NotBooked
+            }
+            _ => e.message(),
+        }),
         _ => None,
     };
     view! {
         <section class="review" aria-labelledby="review-title">
-            <h2 id="review-title">{i18n.t(Msg::ReviewTitle)}</h2>
+            <h2 id="review-title" tabindex="-1">{i18n.t(Msg::ReviewTitle)}</h2>
             <dl class="facts">
                 <dt>{i18n.t(Msg::Relationship)}</dt>
                 <dd>{i18n.t(relationship_msg(input.relationship))}</dd>
@@ -664,15 +750,7 @@ fn Review(
                 <dt>{i18n.t(Msg::Mobile)}</dt>
                 <dd class="masked">{mask_phone(&input.phone.replace([' ', '-'], ""))}</dd>
             </dl>
-            {move || failure().map(|e| {
-                let msg = match e {
-                    ApiError::Network | ApiError::Timeout | ApiError::Server { .. } => Msg::NotBooked,
-                    ApiError::Problem(_) if problem_kind(&e) == Some(ProblemKind::Validation) => Msg::ServerRejected,
-                    ApiError::Problem(_) if problem_kind(&e) == Some(ProblemKind::Unavailable) => Msg::NotBooked,
-                    other => other.message(),
-                };
-                view! { <p class="notice notice-error" role="alert">{i18n.t(msg)}</p> }
-            })}
+            {move || failure().map(|msg| view! { <p class="notice notice-error" role="alert">{i18n.t(msg)}</p> })}
             <div class="actions">
                 <button class="button button-secondary" type="button" on:click=move |_| on_edit.run(()) disabled=sending>
                     {i18n.t(Msg::Edit)}

@@ -150,9 +150,18 @@ pub fn MyBookingsPage() -> impl IntoView {
     let i18n = use_i18n();
     let history = RwSignal::new(browser::booking_history());
     Effect::new(move |_| browser::set_title(Msg::MyBookings.text(i18n.locale.get())));
+    // A booking of this device changed (cancelled): update its entry.
     let updated = Callback::new(move |b: Booking| {
         browser::remember_booking(BookingRecord::from(&b));
         history.set(browser::booking_history());
+    });
+    // A booking found by lookup is shown, not stored: it may be someone else's on a shared device.
+    let found = RwSignal::new(None::<Booking>);
+    let found_changed = Callback::new(move |b: Booking| {
+        if history.get_untracked().iter().any(|r| r.code == b.code) {
+            updated.run(b.clone());
+        }
+        found.set(Some(b));
     });
     view! {
         <h1>{i18n.t(Msg::MyBookings)}</h1>
@@ -169,7 +178,12 @@ pub fn MyBookingsPage() -> impl IntoView {
             }
             .into_any()
         }}
-        <Lookup on_found=updated />
+        <Lookup on_found=Callback::new(move |b| found.set(Some(b))) />
+        {move || found.get().map(|b| view! {
+            <ul class="cards lookup-result" aria-live="polite">
+                <BookingItem record=BookingRecord::from(&b) on_update=found_changed />
+            </ul>
+        })}
     }
 }
 
@@ -223,6 +237,7 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
             state.set(Some(Err(Msg::CancelNeedsLast4)));
             return;
         }
+        state.set(None);
         let api = api.clone();
         let code = code.clone();
         spawn_local(async move {
@@ -236,10 +251,11 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
                 {
                     state.set(Some(Err(Msg::CancelClosed)))
                 }
+                // The code is known here, so "not found" can only mean the proof is wrong.
                 Err(ApiError::Problem(p))
                     if p.kind() == Some(fairslot_core::ProblemKind::NotFound) =>
                 {
-                    state.set(Some(Err(Msg::LookupFailed)))
+                    state.set(Some(Err(Msg::ProofMismatch)))
                 }
                 Err(e) => state.set(Some(Err(e.message()))),
             }
@@ -306,7 +322,7 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
             last4.get_untracked().trim().to_string(),
         );
         if c.is_empty() || l.chars().count() != 4 {
-            error.set(Some(Msg::LookupFailed));
+            error.set(Some(Msg::LookupIncomplete));
             return;
         }
         let api = api.clone();

@@ -48,9 +48,7 @@ fn use_set_query() -> Callback<Vec<(&'static str, String)>> {
                 map.replace(key, value);
             }
         }
-        let path = web_sys::window()
-            .and_then(|w| w.location().pathname().ok())
-            .unwrap_or_default();
+        let path = crate::browser::pathname();
         navigate(
             &format!("{path}{}", map.to_query_string()),
             NavigateOptions {

@@ -7,14 +7,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fairslot_core::identity::Patient;
 use fairslot_core::time::hospital_today;
-use fairslot_core::{Booking, BookingRequest, CancelRequest, ProblemKind};
-use serde::Deserialize;
+use fairslot_core::{Booking, BookingRequest, CancelRequest, LookupRequest, ProblemKind};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::extract::{
-    ApiJson, ApiPath, ApiQuery, Channel, IdempotencyKey, is_valid_idempotency_key,
-};
+use crate::extract::{ApiJson, ApiPath, Channel, IdempotencyKey, is_valid_idempotency_key};
 use crate::faults::FreshCommit;
 use crate::problem::ApiError;
 use crate::store::{BookingOutcome, NewBooking, StoredResponse};
@@ -123,26 +120,20 @@ fn no_such_booking() -> ApiError {
     ApiError::not_found("No booking matches this code and document.")
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LookupQuery {
-    document_last4: Option<String>,
-}
-
+/// Proof of ownership travels in the body, never in the URL: proxies and CDNs log URLs.
 pub async fn lookup(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
-    ApiQuery(query): ApiQuery<LookupQuery>,
+    ApiJson(request): ApiJson<LookupRequest>,
 ) -> Result<Json<Booking>, ApiError> {
-    let last4 = query
-        .document_last4
-        .filter(|l| !l.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid_field(
-                "document_last4",
-                "required",
-                "give the last four characters of the patient's document",
-            )
-        })?;
+    let last4 = request.document_last4;
+    if last4.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            "document_last4",
+            "required",
+            "give the last four characters of the patient's document",
+        ));
+    }
     let code = normalise_code(&code).ok_or_else(no_such_booking)?;
     let owned = state.with_store(move |s| s.booking_by_code(&code)).await?;
     owned

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use chrono::Duration;
 use fairslot_core::API_PREFIX;
 use tower::ServiceBuilder;
@@ -90,7 +90,11 @@ pub fn router(state: AppState) -> Router {
         .route(&path("/holds/{hold_id}"), delete(holds::release))
         .route(&path("/bookings"), post(bookings::create))
         .route(&path("/bookings/by-key/{key}"), get(bookings::by_key))
-        .route(&path("/bookings/{code}"), get(bookings::lookup))
+        // A booking's own path (the `Location` of a new booking) answers no method: reading it
+        // takes proof of ownership, which belongs in a body, never in a URL. Routing it anyway
+        // makes a GET there a 405, logged by route like any other request.
+        .route(&path("/bookings/{code}"), MethodRouter::new())
+        .route(&path("/bookings/{code}/lookup"), post(bookings::lookup))
         .route(&path("/bookings/{code}/cancel"), post(bookings::cancel))
         .route(&path("/channels/stats"), get(channels::stats));
     if state.settings.fault_control {

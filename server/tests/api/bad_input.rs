@@ -39,7 +39,12 @@ async fn malformed_bodies_are_problems_and_write_nothing() {
                 .unwrap()
         }
     };
-    for path in ["/holds", "/bookings", "/bookings/ABCDEFGH/cancel"] {
+    for path in [
+        "/holds",
+        "/bookings",
+        "/bookings/ABCDEFGH/lookup",
+        "/bookings/ABCDEFGH/cancel",
+    ] {
         for body in [
             "",
             "{",
@@ -63,7 +68,12 @@ async fn malformed_bodies_are_problems_and_write_nothing() {
     expect_problem(raw("/bookings", body.to_string()).await, 422, "validation").await;
 
     let huge = json!({ "slot_id": "x".repeat(20 * 1024) }).to_string();
-    for path in ["/holds", "/bookings", "/bookings/ABCDEFGH/cancel"] {
+    for path in [
+        "/holds",
+        "/bookings",
+        "/bookings/ABCDEFGH/lookup",
+        "/bookings/ABCDEFGH/cancel",
+    ] {
         expect_problem(raw(path, huge.clone()).await, 413, "payload-too-large").await;
     }
     let huge_spec = s
@@ -165,10 +175,15 @@ async fn hostile_strings_are_harmless() {
             "not-found",
         )
         .await;
-        let response = s
-            .get(&format!("/bookings/{encoded}?document_last4=002X"))
-            .await;
+        let response = s.lookup(&encoded, "002X").await;
         assert!(response.status().is_client_error(), "{hostile:?}");
+        let lookup = s
+            .post(
+                "/bookings/ABCDEFGH/lookup",
+                &json!({ "document_last4": hostile }),
+            )
+            .await;
+        expect_problem(lookup, 404, "not-found").await;
 
         let mut body = booking_body(&slot("h1-cardio-4", 1, "am", "0800"));
         body["patient"]["name"] = json!(hostile);

@@ -209,34 +209,65 @@ async fn lookup_needs_the_right_document_and_never_reveals_which_part_was_wrong(
         .await;
     let code = booking["code"].as_str().unwrap();
 
-    let found = s
-        .get(&format!("/bookings/{code}?document_last4=002x"))
-        .await;
+    let found = s.lookup(code, "002x").await;
     assert_eq!(found.status(), StatusCode::OK);
     assert_eq!(found.headers()["cache-control"], "no-store");
+    assert_eq!(found.json::<Value>().await.unwrap(), booking);
     let dashed = format!("{}-{}", &code[..4], code[4..].to_lowercase());
-    assert_eq!(
-        s.get(&format!("/bookings/{dashed}?document_last4=002X"))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(s.lookup(&dashed, "002X").await.status(), StatusCode::OK);
 
-    let wrong_document = expect_problem(
-        s.get(&format!("/bookings/{code}?document_last4=1234"))
-            .await,
-        404,
-        "not-found",
-    )
-    .await;
-    let unknown_code = expect_problem(
-        s.get("/bookings/ZZZZ2222?document_last4=002X").await,
-        404,
-        "not-found",
-    )
-    .await;
+    let wrong_document = expect_problem(s.lookup(code, "1234").await, 404, "not-found").await;
+    let unknown_code = expect_problem(s.lookup("ZZZZ2222", "002X").await, 404, "not-found").await;
     assert_eq!(wrong_document, unknown_code);
-    expect_problem(s.get(&format!("/bookings/{code}")).await, 422, "validation").await;
+    for blank in ["", "  "] {
+        let problem = expect_problem(s.lookup(code, blank).await, 422, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], "document_last4");
+    }
+    let missing = s
+        .post(&format!("/bookings/{code}/lookup"), &json!({}))
+        .await;
+    expect_problem(missing, 422, "validation").await;
+}
+
+#[tokio::test]
+async fn the_proof_of_ownership_is_never_taken_from_a_url() {
+    let s = TestServer::start().await;
+    let booking = s
+        .book_ok("lookup-key-002", &slot("h1-cardio-4", 1, "am", "0830"))
+        .await;
+    let code = booking["code"].as_str().unwrap();
+
+    // The booking's own path, where the old lookup lived, answers no method at all.
+    for response in [
+        s.get(&format!("/bookings/{code}?document_last4=002X"))
+            .await,
+        s.get(&format!("/bookings/{code}")).await,
+        s.post(
+            &format!("/bookings/{code}"),
+            &json!({ "document_last4": "002X" }),
+        )
+        .await,
+    ] {
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], 405);
+        assert!(!problem.to_string().contains(code), "{problem}");
+    }
+    // A proof in the query of the new route counts for nothing either.
+    let queried = s
+        .client
+        .post(s.url(&format!("/bookings/{code}/lookup?document_last4=002X")))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(queried, 422, "validation").await;
+    let read = s.get(&format!("/bookings/{code}/lookup")).await;
+    assert_eq!(read.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]
@@ -427,9 +458,7 @@ async fn bookings_and_demo_data_survive_a_restart() {
     s.restart().await;
 
     let code = booking["code"].as_str().unwrap();
-    let found = s
-        .get(&format!("/bookings/{code}?document_last4=002X"))
-        .await;
+    let found = s.lookup(code, "002X").await;
     assert_eq!(found.status(), StatusCode::OK);
     assert_eq!(found.json::<Value>().await.unwrap(), booking);
     assert_eq!(counts(&s), before);

@@ -145,6 +145,15 @@ impl TestServer {
             .expect("DELETE")
     }
 
+    /// Looks a booking up, proving ownership with `document_last4` in the body.
+    pub async fn lookup(&self, code: &str, document_last4: &str) -> Response {
+        self.post(
+            &format!("/bookings/{code}/lookup"),
+            &json!({ "document_last4": document_last4 }),
+        )
+        .await
+    }
+
     /// Cancels a booking, proving ownership with `document_last4`.
     pub async fn cancel(&self, code: &str, document_last4: &str) -> Response {
         self.post(

@@ -50,6 +50,12 @@ async fn the_request_log_and_error_answers_carry_no_personal_data() {
             .json(body);
         async move { request.send().await.unwrap() }
     };
+    let lookup = |code: &str, last4: &str| {
+        let request = client
+            .post(api(&format!("/bookings/{code}/lookup")))
+            .json(&json!({ "document_last4": last4 }));
+        async move { request.send().await.unwrap() }
+    };
     let get = |path: &str| {
         let request = client.get(api(path));
         async move { request.send().await.unwrap() }
@@ -69,8 +75,13 @@ async fn the_request_log_and_error_answers_carry_no_personal_data() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 
-    let lookup = get(&format!("/bookings/{code}?document_last4=002X")).await;
-    assert_eq!(lookup.status(), StatusCode::OK);
+    let found = lookup(&code, "002X").await;
+    assert_eq!(found.status(), StatusCode::OK);
+    let wrong = lookup(&code, "1234").await;
+    expect_problem(wrong, 404, "not-found").await;
+    // The booking's own path answers no method; the log still names only the route.
+    let old_style = get(&format!("/bookings/{code}?document_last4=002X")).await;
+    assert_eq!(old_style.status(), StatusCode::METHOD_NOT_ALLOWED);
     let by_key = get("/bookings/by-key/privacy-key-0001").await;
     assert_eq!(by_key.status(), StatusCode::OK);
 
@@ -106,7 +117,9 @@ async fn the_request_log_and_error_answers_carry_no_personal_data() {
 
     assert!(
         log.contains("POST /api/v1/bookings 201")
-            && log.contains("GET /api/v1/bookings/{code} 200"),
+            && log.contains("POST /api/v1/bookings/{code}/lookup 200")
+            && log.contains("POST /api/v1/bookings/{code}/lookup 404")
+            && log.contains("GET /api/v1/bookings/{code} 405"),
         "one line per request, by route:\n{log}"
     );
     for secret in PERSONAL.iter().chain([&"002X", &code.as_str()]) {
