@@ -35,7 +35,7 @@ messages! {
     SwitchLanguageLabel => "Switch to English", "切换到中文";
     Loading => "正在加载…", "Loading…";
     Retry => "重试", "Try again";
-    Back => "返回", "Back";
+    Breadcrumbs => "当前位置", "You are here";
     Home => "首页", "Home";
 
     // Config screen
@@ -80,7 +80,7 @@ messages! {
     NoSlotsToday => "今日无号", "No slots today";
     NoHospitals => "没有符合条件的医院。请换个关键词或清除筛选。", "No hospitals match. Try another word or clear the filters.";
     ClearFilters => "清除筛选", "Clear filters";
-    ResultsCount => "共 {} 家医院", "{} hospitals";
+    ResultsCount => "共 {} 家医院", "Hospitals found: {}";
     Phone => "电话", "Phone";
 
     // Departments
@@ -146,8 +146,8 @@ messages! {
     DocumentKind => "证件类型", "ID document";
     DocResidentId => "居民身份证", "Mainland resident ID card";
     DocPassport => "护照", "Passport";
-    DocHkMacao => "港澳居民来往内地通行证", "Hong Kong/Macao travel permit";
-    DocTaiwan => "台湾居民来往大陆通行证", "Taiwan travel permit";
+    DocHkMacao => "港澳居民来往内地通行证", "Mainland Travel Permit for Hong Kong and Macao Residents";
+    DocTaiwan => "台湾居民来往大陆通行证", "Mainland Travel Permit for Taiwan Residents";
     DocumentNumber => "证件号码", "Document number";
     Mobile => "手机号码", "Mobile number";
     MobileHint => "11 位中国大陆手机号，用于接收就诊提醒", "11-digit mainland mobile number, for appointment reminders";
@@ -158,14 +158,15 @@ messages! {
     RelParent => "父母", "My parent";
     RelSpouse => "配偶", "My spouse";
     RelOther => "其他", "Someone else";
-    Consent => "我已阅读并同意隐私说明：就诊人信息仅用于本次预约，由医院保存，本设备不保存。", "I have read and agree to the privacy notice: the patient's details are used only for this booking and kept by the hospital, not on this device.";
+    PrivacyNotice => "隐私说明：姓名、证件号码和手机号码仅发送给医院的预约系统，用于本次预约、就诊核验和就诊提醒，由医院按规定保存。本设备和本网页不保存这些信息，预约完成后即从页面清除。", "Privacy notice: the name, document number and mobile number go only to the hospital's booking system, to make this booking, check the patient in and send reminders; the hospital keeps them as the law requires. This device and page keep none of them and clear them once the booking is made.";
+    Consent => "我已阅读并同意上述隐私说明。", "I have read and agree to the privacy notice above.";
     Continue => "下一步", "Continue";
     FixErrors => "请修改标出的信息后再继续。", "Please correct the marked fields to continue.";
 
     // Identity messages (what is wrong and how to fix it)
     IdRequired => "请填写此项。", "Please fill in this field.";
     IdTooLong => "内容过长，请检查。", "This is too long; please check it.";
-    IdBadCharacters => "只能包含文字、空格、“·”和“-”。", "Use letters, spaces, “·” or “-” only.";
+    IdBadCharacters => "只能包含文字、空格和“·”“-”“'”“.”。", "Use letters, spaces and · - ' . only.";
     IdLength => "身份证号应为 18 位，请检查是否漏输或多输。", "A resident ID has 18 characters; check for a missing or extra one.";
     IdFormat => "格式不正确：身份证号为 17 位数字加 1 位数字或 X；其他证件请核对号码。", "Wrong format: a resident ID is 17 digits and a final digit or X; for other documents check the number.";
     IdRegion => "前两位不是有效的地区代码，请核对。", "The first two digits are not a valid region; please check.";

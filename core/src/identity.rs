@@ -53,11 +53,12 @@ impl IdentityError {
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK_CHARS: [u8; 11] = *b"10X98765432";
-/// Province-level codes (first two digits) of GB/T 2260, plus 71/81/82 used on mainland-issued IDs.
-const PROVINCES: [&str; 34] = [
+/// Province-level codes (first two digits) of GB/T 2260, plus 71/81/82 used on mainland-issued IDs
+/// and 83, the prefix of residence permits issued to Taiwan residents.
+const PROVINCES: [&str; 35] = [
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
     "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
+    "81", "82", "83",
 ];
 
 /// The GB 11643 check character for the first 17 digits.
@@ -410,6 +411,7 @@ mod tests {
                 Err(IdentityError::BirthDate),
             ),
             (&with_check("33010620000229123"), Ok(())), // leap day
+            (&with_check("83000019900101123"), Ok(())), // Taiwan resident's residence permit
             (
                 &with_check("33010620010229123"),
                 Err(IdentityError::BirthDate),

@@ -107,9 +107,16 @@ pub fn availability_label(a: Option<Availability>, offset_minutes: i32) -> (Stri
         Some(Availability::Full) => (Msg::Full.text(i18n.locale.get()).into(), "full"),
         Some(Availability::Stopped) => (Msg::Stopped.text(i18n.locale.get()).into(), "stopped"),
         Some(Availability::NotReleased(Some(at))) => (
+            // With the day: places usually open on an earlier day than the session's.
             i18n.fmt(
                 Msg::ReleasedAt,
-                fairslot_core::time::hhmm(at, offset_minutes),
+                format!(
+                    "{} {}",
+                    fairslot_core::time::month_day(
+                        fairslot_core::time::at_hospital(at, offset_minutes).date_naive()
+                    ),
+                    fairslot_core::time::hhmm(at, offset_minutes)
+                ),
             ),
             "not-released",
         ),

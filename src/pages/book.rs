@@ -438,7 +438,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     };
 
     view! {
-        <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
+        <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
             <A href=schedule_href.clone()>{i18n.t(Msg::BackToSchedule)}</A>
         </nav>
         <h1>{i18n.t(Msg::BookTitle)}</h1>
@@ -674,12 +674,13 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
             {text_field(Field::DocumentNumber, Msg::DocumentNumber, None, draft.document_number, "text", "text", "off")}
             {text_field(Field::Phone, Msg::Mobile, Some(Msg::MobileHint), draft.phone, "tel", "tel", "tel-national")}
             {text_field(Field::MedicalCard, Msg::MedicalCard, None, draft.medical_card, "text", "text", "off")}
+            <p class="privacy-notice" id="privacy-notice">{i18n.t(Msg::PrivacyNotice)}</p>
             <div class="field field-check">
                 <input
                     id=Field::Consent.id()
                     type="checkbox"
                     aria-invalid=move || error_of(Field::Consent).is_some().to_string()
-                    aria-describedby="patient-consent-error"
+                    aria-describedby="privacy-notice patient-consent-error"
                     prop:checked=move || draft.consent.get()
                     on:change=move |ev| {
                         draft.consent.set(event_target_checked(&ev));

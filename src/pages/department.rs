@@ -67,7 +67,7 @@ pub fn DepartmentPage() -> impl IntoView {
             })
             .collect_view();
         view! {
-            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
+            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
                 <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
                 <A href=hospital_href>{move || i18n.pick(&hospital.name)}</A>
             </nav>

@@ -36,7 +36,7 @@ pub fn HospitalPage() -> impl IntoView {
         let hospital_href = format!("/hospitals/{}", encode_component(&hospital.id));
         let groups = tree.groups.clone();
         view! {
-            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
+            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
                 <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
             </nav>
             <header class="page-header">

@@ -172,7 +172,7 @@ pub fn SchedulePage() -> impl IntoView {
         };
 
         view! {
-            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Back)>
+            <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
                 <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
                 <A href=hospital_href>{move || i18n.pick(&hospital_name)}</A>
                 <A href=department_href>{move || i18n.pick(&department_name)}</A>
@@ -189,7 +189,7 @@ pub fn SchedulePage() -> impl IntoView {
                 <p class="timezone-note">{move || i18n.fmt(Msg::TimesIn, fairslot_core::time::utc_offset(offset_minutes))}</p>
             </header>
             <DayStrip days=strip today=today offset_minutes=offset_minutes selected=selected on_select=on_select />
-            <div class="day-sessions" aria-live="polite">{sessions_view}</div>
+            <div class="day-sessions">{sessions_view}</div>
         }
     })
 }
