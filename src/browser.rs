@@ -164,3 +164,40 @@ pub fn pathname() -> String {
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default()
 }
+
+const HOLD_KEY: &str = "fairslot.hold";
+
+/// A hold as kept for this tab across a reload: ids and times only, nothing about the patient.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StashedHold {
+    hold: fairslot_core::Hold,
+    device_then_ms: f64,
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Keeps the current hold for this tab, so a reload can go on with it.
+pub fn stash_hold(hold: &fairslot_core::Hold, device_then_ms: f64) {
+    let stash = StashedHold {
+        hold: hold.clone(),
+        device_then_ms,
+    };
+    if let (Some(s), Ok(json)) = (session_storage(), serde_json::to_string(&stash)) {
+        let _ = s.set_item(HOLD_KEY, &json);
+    }
+}
+
+/// The hold kept for `slot_id` in this tab, with the device time it was taken at.
+pub fn stashed_hold(slot_id: &str) -> Option<(fairslot_core::Hold, f64)> {
+    let json = session_storage()?.get_item(HOLD_KEY).ok()??;
+    let stash: StashedHold = serde_json::from_str(&json).ok()?;
+    (stash.hold.slot_id == slot_id).then_some((stash.hold, stash.device_then_ms))
+}
+
+pub fn clear_stashed_hold() {
+    if let Some(s) = session_storage() {
+        let _ = s.remove_item(HOLD_KEY);
+    }
+}

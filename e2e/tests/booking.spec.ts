@@ -253,10 +253,14 @@ test('a stopped session cannot be booked', async ({ page, request }) => {
   expect(holds).toEqual([]);
 });
 
-test('leaving the booking page gives the held place back', async ({ page, request }) => {
+test('a reload keeps the hold, and leaving the booking page gives the place back', async ({ page, request }) => {
   const { session, slot } = await freeSlot(request, 'h1-cardio-5', 1, 6);
   const before = await remaining(request, 'h1-cardio-5', slot.id);
   await page.goto(`${bookUrl('h1-cardio-5', slot.id)}?lang=en`);
+  await expect(page.getByRole('timer')).toBeVisible();
+  expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
+  // A reload goes on with the same hold instead of taking a second place.
+  await page.reload();
   await expect(page.getByRole('timer')).toBeVisible();
   expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
   await page.getByRole('link', { name: 'Back to the schedule' }).click();

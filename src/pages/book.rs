@@ -162,15 +162,29 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         move || {
             let api = api.clone();
             let slot_id = slot_id.clone();
+            // After a reload the hold taken before it is still ours: use it rather than take a
+            // second place (on the last place, the old hold would shut the patient out).
+            if let Some((h, then)) = browser::stashed_hold(&slot_id)
+                && seconds_left(h.expires_at, h.server_time, then, browser::now_ms()) > 5
+            {
+                hold.set(HoldState::Held {
+                    hold: h,
+                    device_then_ms: then,
+                });
+                return;
+            }
             hold.set(HoldState::Taking);
             spawn_local(async move {
                 // Counting from the request, not the answer, errs on the patient's side.
                 let device_then_ms = browser::now_ms();
                 let next = match api.hold(&slot_id).await {
-                    Ok(h) => HoldState::Held {
-                        hold: h,
-                        device_then_ms,
-                    },
+                    Ok(h) => {
+                        browser::stash_hold(&h, device_then_ms);
+                        HoldState::Held {
+                            hold: h,
+                            device_then_ms,
+                        }
+                    }
                     Err(e) => HoldState::Refused(e),
                 };
                 hold.set(next);
@@ -218,6 +232,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 return;
             }
             if let HoldState::Held { hold: h, .. } = hold.get_untracked() {
+                browser::clear_stashed_hold();
                 let api = api.clone();
                 spawn_local(async move {
                     let _ = api.release_hold(&h.id).await;
@@ -272,6 +287,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 match result {
                     Ok(booking) => {
                         booked.set_value(true);
+                        browser::clear_stashed_hold();
                         idempotency_key.set_value(None);
                         browser::remember_booking(BookingRecord::from(&booking));
                         let code = booking.code.clone();

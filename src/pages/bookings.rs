@@ -228,6 +228,7 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
     let open = RwSignal::new(false);
     let last4 = RwSignal::new(String::new());
     let state = RwSignal::new(None::<Result<(), Msg>>);
+    let busy = RwSignal::new(false);
     let closed = browser::now_utc() >= record.cancel_deadline;
     let input_id = format!("cancel-last4-{}", record.code);
     let code = record.code.clone();
@@ -237,11 +238,17 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
             state.set(Some(Err(Msg::CancelNeedsLast4)));
             return;
         }
+        if busy.get_untracked() {
+            return;
+        }
         state.set(None);
+        busy.set(true);
         let api = api.clone();
         let code = code.clone();
         spawn_local(async move {
-            match api.cancel(&code, &proof).await {
+            let result = api.cancel(&code, &proof).await;
+            busy.set(false);
+            match result {
                 Ok(b) => {
                     state.set(Some(Ok(())));
                     on_cancelled.run(b);
@@ -290,7 +297,14 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
                             />
                         </div>
                         <div class="actions">
-                            <button class="button" type="button" on:click=move |_| cancel()>{i18n.t(Msg::CancelYes)}</button>
+                            <button
+                                class="button"
+                                type="button"
+                                aria-disabled=move || busy.get().to_string()
+                                on:click=move |_| cancel()
+                            >
+                                {i18n.t(Msg::CancelYes)}
+                            </button>
                             <button class="button button-secondary" type="button" on:click=move |_| open.set(false)>
                                 {i18n.t(Msg::CancelNo)}
                             </button>
