@@ -164,6 +164,7 @@ fn Shell(config: Config) -> impl IntoView {
     let preselected = config.narrowed(&browser::url_narrowing()).1;
     provide_context(Preselection {
         hospital: preselected,
+        pinned: config.hospital.clone(),
     });
     provide_draft();
 
@@ -221,4 +222,6 @@ fn FocusOnNavigate() -> impl IntoView {
 #[derive(Debug, Clone)]
 pub struct Preselection {
     pub hospital: Option<String>,
+    /// The one hospital a deployment serves, if it is pinned to one: no URL reaches another.
+    pub pinned: Option<String>,
 }

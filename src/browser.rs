@@ -93,8 +93,11 @@ pub fn new_idempotency_key() -> String {
     web_sys::window()
         .and_then(|w| w.crypto().ok())
         .map(|c| c.random_uuid())
-        .unwrap_or_else(|| format!("k{}-{}", js_sys::Date::now(), js_sys::Math::random()))
-        .replace('.', "")
+        // Integers only: formatting floats would pull float printing into the download.
+        .unwrap_or_else(|| {
+            let random = (js_sys::Math::random() * 1e15) as u64;
+            format!("k{}-{random}", js_sys::Date::now() as u64)
+        })
 }
 
 /// Moves keyboard focus to an element by id, e.g. the first field to correct.
@@ -171,7 +174,8 @@ const HOLD_KEY: &str = "fairslot.hold";
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StashedHold {
     hold: fairslot_core::Hold,
-    device_then_ms: f64,
+    /// Whole milliseconds: an integer keeps float printing out of the download.
+    device_then_ms: i64,
 }
 
 fn session_storage() -> Option<web_sys::Storage> {
@@ -182,7 +186,7 @@ fn session_storage() -> Option<web_sys::Storage> {
 pub fn stash_hold(hold: &fairslot_core::Hold, device_then_ms: f64) {
     let stash = StashedHold {
         hold: hold.clone(),
-        device_then_ms,
+        device_then_ms: device_then_ms as i64,
     };
     if let (Some(s), Ok(json)) = (session_storage(), serde_json::to_string(&stash)) {
         let _ = s.set_item(HOLD_KEY, &json);
@@ -193,7 +197,7 @@ pub fn stash_hold(hold: &fairslot_core::Hold, device_then_ms: f64) {
 pub fn stashed_hold(slot_id: &str) -> Option<(fairslot_core::Hold, f64)> {
     let json = session_storage()?.get_item(HOLD_KEY).ok()??;
     let stash: StashedHold = serde_json::from_str(&json).ok()?;
-    (stash.hold.slot_id == slot_id).then_some((stash.hold, stash.device_then_ms))
+    (stash.hold.slot_id == slot_id).then_some((stash.hold, stash.device_then_ms as f64))
 }
 
 pub fn clear_stashed_hold() {

@@ -113,6 +113,26 @@ test.describe('the booking API failing', () => {
     expect(dialog).toBeFalsy();
   });
 
+  test('a department under another hospital\'s address is not found', async ({ page }) => {
+    await page.goto('/hospitals/h2/departments/h1-cardio?lang=en');
+    await expect(page.getByRole('alert')).toContainText('We could not find this');
+    await page.goto('/hospitals/h2/departments/h1-cardio/doctors/h1-cardio-4?lang=en');
+    await expect(page.getByRole('alert')).toContainText('We could not find this');
+  });
+
+  test('a deployment pinned to one hospital opens it, and no URL reaches another', async ({ page }) => {
+    await page.route('**/config.json', (route) =>
+      route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({ api: { kind: 'native', base_urls: ['/api/v1'] }, channel: 'h1-site', hospital: 'h1' }),
+      }),
+    );
+    await page.goto('/?lang=en&hospital=h2');
+    await expect(page).toHaveURL(/\/hospitals\/h1$/);
+    await page.goto('/hospitals/h2?lang=en');
+    await expect(page.getByRole('alert')).toContainText('We could not find this');
+  });
+
   test('an unknown hospital id shows not found with a way back', async ({ page }) => {
     await page.goto('/hospitals/no-such-hospital?lang=en');
     await expect(page.getByRole('alert')).toContainText('We could not find this');

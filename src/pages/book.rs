@@ -18,8 +18,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use super::hospital::not_found;
-use super::param;
 use super::schedule::{ScheduleData, load_schedule};
+use super::{hospital_param, param};
 use crate::api::{ApiError, use_api};
 use crate::booking::{
     Draft, Field, document_msg, identity_msg, relationship_msg, server_code_msg, use_draft,
@@ -31,14 +31,20 @@ use crate::i18n::{Msg, use_i18n};
 #[component]
 pub fn BookPage() -> impl IntoView {
     let api = use_api();
+    let hospital_id = hospital_param();
     let department_id = param("department");
     let doctor_id = param("doctor");
     let slot_id = param("slot");
     let data = LocalResource::new(move || {
         let api = api.clone();
-        let (department, doctor, slot) = (department_id.get(), doctor_id.get(), slot_id.get());
+        let (hospital, department, doctor, slot) = (
+            hospital_id.get(),
+            department_id.get(),
+            doctor_id.get(),
+            slot_id.get(),
+        );
         async move {
-            let data = load_schedule(api, department, doctor).await?;
+            let data = load_schedule(api, hospital, department, doctor).await?;
             let slot = slot.ok_or_else(not_found)?;
             let found = data.schedule.sessions.iter().find_map(|s| {
                 s.slots

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::hospital::not_found;
-use super::param;
+use super::{hospital_param, param};
 use crate::api::{ApiError, ScheduleTarget, use_api};
 use crate::browser;
 use crate::components::{EmptyState, availability_label, format_fee, remote_view, title_msg};
@@ -26,14 +26,18 @@ struct DepartmentView {
 pub fn DepartmentPage() -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
-    let hospital_id = param("hospital");
+    let hospital_id = hospital_param();
     let department_id = param("department");
     let data = LocalResource::new(move || {
         let api = api.clone();
         let ids = hospital_id.get().zip(department_id.get());
         async move {
-            let (_, department) = ids.ok_or_else(not_found)?;
+            let (hospital, department) = ids.ok_or_else(not_found)?;
             let list = api.doctors(&department).await?;
+            // A department reached through another hospital's URL does not exist there.
+            if list.hospital.id != hospital {
+                return Err(not_found());
+            }
             let today = hospital_today(browser::now_utc(), list.hospital.utc_offset_minutes);
             let schedule = api
                 .schedule(ScheduleTarget::Department(department), today, GLANCE_DAYS)

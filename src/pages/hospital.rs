@@ -5,7 +5,7 @@ use fairslot_core::search::filter_departments;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::{param, query_param, use_set_query};
+use super::{hospital_param, query_param, use_set_query};
 use crate::api::{ApiError, use_api};
 use crate::browser;
 use crate::components::{EmptyState, SearchField, level_msg, remote_view};
@@ -15,7 +15,7 @@ use crate::i18n::{Msg, use_i18n};
 pub fn HospitalPage() -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
-    let hospital_id = param("hospital");
+    let hospital_id = hospital_param();
     let tree = LocalResource::new(move || {
         let api = api.clone();
         let id = hospital_id.get();

@@ -27,6 +27,13 @@ fn param(name: &'static str) -> Memo<Option<String>> {
     Memo::new(move |_| params.read().get(name).filter(|id| is_safe_id(id)))
 }
 
+/// The `:hospital` route parameter, unless the deployment is pinned to another hospital.
+fn hospital_param() -> Memo<Option<String>> {
+    let id = param("hospital");
+    let pinned = use_context::<crate::app::Preselection>().and_then(|p| p.pinned);
+    Memo::new(move |_| id.get().filter(|h| pinned.as_ref().is_none_or(|p| p == h)))
+}
+
 /// A query parameter of the current page.
 fn query_param(name: &'static str) -> Memo<Option<String>> {
     let query = use_query_map();

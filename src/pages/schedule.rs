@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::hospital::not_found;
-use super::{param, query_param, use_set_query};
+use super::{hospital_param, param, query_param, use_set_query};
 use crate::api::{Api, ApiError, ScheduleTarget, use_api};
 use crate::browser;
 use crate::components::{
@@ -36,11 +36,15 @@ pub(super) struct ScheduleData {
 /// hospital's today. An unknown doctor of that department is "not found".
 pub(super) async fn load_schedule(
     api: Api,
+    hospital: Option<String>,
     department: Option<String>,
     doctor: Option<String>,
 ) -> Result<ScheduleData, ApiError> {
-    let department = department.ok_or_else(not_found)?;
+    let (hospital, department) = hospital.zip(department).ok_or_else(not_found)?;
     let list = api.doctors(&department).await?;
+    if list.hospital.id != hospital {
+        return Err(not_found());
+    }
     let today = hospital_today(browser::now_utc(), list.hospital.utc_offset_minutes);
     let target = match doctor {
         Some(d) if list.items.iter().any(|x| x.id == d) => ScheduleTarget::Doctor(d),
@@ -65,8 +69,14 @@ pub fn SchedulePage() -> impl IntoView {
     let api = use_api();
     let department_id = param("department");
     let doctor_id = param("doctor");
+    let hospital_id = hospital_param();
     let data = LocalResource::new(move || {
-        load_schedule(api.clone(), department_id.get(), doctor_id.get())
+        load_schedule(
+            api.clone(),
+            hospital_id.get(),
+            department_id.get(),
+            doctor_id.get(),
+        )
     });
     let day_param = query_param("day");
     let set_query = use_set_query();
