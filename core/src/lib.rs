@@ -1,5 +1,6 @@
 //! Fairslot's pure core: the booking domain, the native API contract, identity validation,
-//! hospital-local time, runtime config validation and schedule grouping.
+//! hospital-local time, runtime config validation, schedule grouping, the retry policy and the
+//! offline outbox's state machine.
 //!
 //! Nothing here touches a browser, a socket, a clock or a database, so every rule is tested on the
 //! host with `cargo test` and shared by the app (compiled to WebAssembly) and the reference server.
@@ -9,6 +10,8 @@ pub mod contract;
 pub mod history;
 pub mod ics;
 pub mod identity;
+pub mod outbox;
+pub mod retry;
 pub mod schedule;
 pub mod search;
 pub mod time;

@@ -172,7 +172,7 @@ impl RetryAfter {
     /// let now = "2026-11-22T08:00:00Z".parse().unwrap();
     /// assert_eq!(RetryAfter::parse(" 120 ", now), Ok(RetryAfter::Seconds(120)));
     /// let date = RetryAfter::parse("Sun, 22 Nov 2026 08:05:00 GMT", now).unwrap();
-    /// assert_eq!(date.not_before(now), "2026-11-22T08:05:00Z".parse().unwrap());
+    /// assert_eq!(date.not_before(now).to_rfc3339(), "2026-11-22T08:05:00+00:00");
     /// ```
     pub fn parse(value: &str, received_at: DateTime<Utc>) -> Result<Self, RetryAfterError> {
         let value = value.trim_matches([' ', '\t']);
@@ -388,10 +388,7 @@ mod tests {
         assert_eq!(p.delay(2, -3.0), TimeDelta::zero());
         assert!(p.delay(2, 1.0) < ceiling);
         assert!(p.delay(2, f64::INFINITY) < ceiling);
-        let zero = RetryPolicy {
-            base_ms: 0,
-            ..p
-        };
+        let zero = RetryPolicy { base_ms: 0, ..p };
         assert_eq!(zero.delay(3, 0.7), TimeDelta::zero());
     }
 
@@ -574,7 +571,10 @@ mod tests {
             ("Sun Nov 6 08:49:37 1994", Malformed),
             ("Sun Nov  6 08:49:37 94", Malformed),
             ("1994-11-06T08:49:37Z", Malformed),
-            ("Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT", Malformed),
+            (
+                "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT",
+                Malformed,
+            ),
             ("Tue, 30 Feb 2027 08:00:00 GMT", NoSuchDate),
             ("Sun, 06 Nov 1994 24:00:00 GMT", NoSuchDate),
             ("Sun, 06 Nov 1994 08:60:00 GMT", NoSuchDate),
