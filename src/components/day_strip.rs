@@ -5,7 +5,7 @@ use fairslot_core::schedule::DaySummary;
 use fairslot_core::time::{month_day, weekday_index};
 use leptos::prelude::*;
 
-use super::availability_label;
+use super::{availability_state, availability_text};
 use crate::i18n::{Msg, use_i18n};
 
 const WEEKDAYS: [Msg; 7] = [
@@ -37,20 +37,21 @@ pub fn DayStrip(
             } else {
                 WEEKDAYS[weekday_index(date)]
             };
-            let state = move || availability_label(day.availability, offset_minutes);
+            let state = availability_state(day.availability);
+            let text = move || availability_text(i18n, day.availability, offset_minutes);
             view! {
                 <li>
                     <button
                         type="button"
                         class="day"
                         data-date=date.to_string()
-                        data-state=move || state().1
+                        data-state=state
                         aria-pressed=move || (selected.get() == date).to_string()
                         on:click=move |_| on_select.run(date)
                     >
                         <span class="day-weekday">{i18n.t(weekday)}</span>
                         <span class="day-date">{month_day(date)}</span>
-                        <span class="day-state">{move || state().0}</span>
+                        <span class="day-state">{text}</span>
                     </button>
                 </li>
             }

@@ -12,7 +12,7 @@ use fairslot_core::{DoctorTitle, HospitalLevel, Period};
 use leptos::prelude::*;
 
 use crate::browser;
-use crate::i18n::{Msg, use_i18n};
+use crate::i18n::{I18n, Msg, use_i18n};
 
 /// The search box of a list page, wrapped in its own search landmark.
 #[component]
@@ -98,32 +98,37 @@ pub fn format_fee(fen: u32) -> String {
     format!("¥{}.{:02}", fen / 100, fen % 100)
 }
 
-/// A short, translated label for an availability state, with the hospital-time release hour.
-pub fn availability_label(a: Option<Availability>, offset_minutes: i32) -> (String, &'static str) {
-    let i18n = use_i18n();
+/// The `data-state` of an availability, which the stylesheet colours; the same in every language.
+pub fn availability_state(a: Option<Availability>) -> &'static str {
     match a {
-        None => (Msg::NoClinic.text(i18n.locale.get()).into(), "none"),
-        Some(Availability::Open(n)) => (i18n.fmt(Msg::Remaining, n), "open"),
-        Some(Availability::Full) => (Msg::Full.text(i18n.locale.get()).into(), "full"),
-        Some(Availability::Stopped) => (Msg::Stopped.text(i18n.locale.get()).into(), "stopped"),
-        Some(Availability::NotReleased(Some(at))) => (
-            // With the day: places usually open on an earlier day than the session's.
-            i18n.fmt(
-                Msg::ReleasedAt,
-                format!(
-                    "{} {}",
-                    fairslot_core::time::month_day(
-                        fairslot_core::time::at_hospital(at, offset_minutes).date_naive()
-                    ),
-                    fairslot_core::time::hhmm(at, offset_minutes)
-                ),
-            ),
-            "not-released",
-        ),
-        Some(Availability::NotReleased(None)) => (
-            Msg::NotReleased.text(i18n.locale.get()).into(),
-            "not-released",
-        ),
+        None => "none",
+        Some(Availability::Open(_)) => "open",
+        Some(Availability::Full) => "full",
+        Some(Availability::Stopped) => "stopped",
+        Some(Availability::NotReleased(_)) => "not-released",
+    }
+}
+
+/// A short, translated label for an availability, with the hospital-time release day and hour.
+/// Takes the `I18n` rather than looking it up: it runs for every row of a large schedule.
+pub fn availability_text(i18n: I18n, a: Option<Availability>, offset_minutes: i32) -> String {
+    let locale = i18n.locale.get();
+    match a {
+        None => Msg::NoClinic.text(locale).into(),
+        Some(Availability::Open(n)) => i18n.fmt(Msg::Remaining, n),
+        Some(Availability::Full) => Msg::Full.text(locale).into(),
+        Some(Availability::Stopped) => Msg::Stopped.text(locale).into(),
+        // With the day: places usually open on an earlier day than the session's.
+        Some(Availability::NotReleased(Some(at))) => {
+            let at = fairslot_core::time::at_hospital(at, offset_minutes);
+            let when = format!(
+                "{} {}",
+                fairslot_core::time::month_day(at.date_naive()),
+                fairslot_core::time::hhmm(at, offset_minutes)
+            );
+            i18n.fmt(Msg::ReleasedAt, when)
+        }
+        Some(Availability::NotReleased(None)) => Msg::NotReleased.text(locale).into(),
     }
 }
 

@@ -10,7 +10,9 @@ use super::hospital::not_found;
 use super::{hospital_param, param};
 use crate::api::{ApiError, ScheduleTarget, use_api};
 use crate::browser;
-use crate::components::{EmptyState, availability_label, format_fee, remote_view, title_msg};
+use crate::components::{
+    EmptyState, availability_state, availability_text, format_fee, remote_view, title_msg,
+};
 use crate::i18n::{Msg, use_i18n};
 
 /// Days shown at a glance on each doctor's card.
@@ -109,12 +111,13 @@ fn DoctorCard(
     let days = strip
         .into_iter()
         .map(|day| {
-            let label = move || availability_label(day.availability, offset_minutes);
+            let state = availability_state(day.availability);
+            let text = move || availability_text(i18n, day.availability, offset_minutes);
             let date = fairslot_core::time::month_day(day.date);
             view! {
-                <li data-state=move || label().1>
+                <li data-state=state>
                     <span class="glance-date">{date}</span>
-                    <span class="glance-state">{move || label().0}</span>
+                    <span class="glance-state">{text}</span>
                 </li>
             }
         })

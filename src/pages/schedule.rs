@@ -15,7 +15,8 @@ use super::{hospital_param, param, query_param, use_set_query};
 use crate::api::{Api, ApiError, ScheduleTarget, use_api};
 use crate::browser;
 use crate::components::{
-    DayStrip, EmptyState, availability_label, format_fee, period_msg, remote_view, title_msg,
+    DayStrip, EmptyState, availability_state, availability_text, format_fee, period_msg,
+    remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
 
@@ -215,16 +216,17 @@ fn SessionRow(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = availability(&session, now);
-    let label = move || availability_label(Some(state), offset_minutes);
+    let data_state = availability_state(Some(state));
+    let label = move || availability_text(i18n, Some(state), offset_minutes);
     let name = doctor.as_ref().map(|d| d.name.clone());
     let title = doctor.map(|d| title_msg(d.title));
     view! {
-        <li class="session-row" data-state=move || label().1>
+        <li class="session-row" data-state=data_state>
             <A href=href attr:class="card-link">
                 <span class="session-doctor">{move || name.as_ref().map(|n| i18n.pick(n))}</span>
             </A>
             <span class="session-title">{title.map(|t| i18n.t(t))}</span>
-            <span class="session-state">{move || label().0}</span>
+            <span class="session-state">{label}</span>
         </li>
     }
 }
@@ -240,7 +242,8 @@ fn SessionSlots(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = availability(&session, now);
-    let label = move || availability_label(Some(state), offset_minutes);
+    let data_state = availability_state(Some(state));
+    let label = move || availability_text(i18n, Some(state), offset_minutes);
     let show_slots = matches!(state, Availability::Open(_) | Availability::Full);
     let slots = session
         .slots
@@ -260,7 +263,7 @@ fn SessionSlots(
                 (false, false) => Msg::Full.text(i18n.locale.get()).to_string(),
             };
             let body = view! {
-                <span class="slot-time">{time}</span>
+                <span class="slot-time">{time}</span>" "
                 <span class="slot-remaining">{text}</span>
             };
             // Only a place that can really be booked is a link.
@@ -278,8 +281,8 @@ fn SessionSlots(
         })
         .collect_view();
     view! {
-        <li class="session-card" data-state=move || label().1>
-            <p class="session-state">{move || label().0}</p>
+        <li class="session-card" data-state=data_state>
+            <p class="session-state">{label}</p>
             {show_slots.then(|| view! { <ul class="slots">{slots}</ul> })}
         </li>
     }
