@@ -48,7 +48,10 @@ for (const lang of ['zh-CN', 'en'] as const) {
     const logs: string[] = [];
     page.on('request', (r) => urls.push(r.url()));
     page.on('console', (m) => logs.push(m.text()));
-    await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
+    const link = page.locator(`.slot[data-slot="${slot.id}"] a`);
+    // Screen readers hear the time and the places left as two phrases, not one run-on word.
+    await expect(link).toHaveAccessibleName(`${hhmm(slot.start)}–${hhmm(slot.end)} ${en ? `${slot.remaining} left` : `余 ${slot.remaining}`}`);
+    await link.click();
     await expect(page).toHaveURL(new RegExp(`/book/${slot.id}$`));
     await expect(page.getByRole('timer')).toContainText(en ? 'held for you for 4:' : '剩余 4:');
     expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);

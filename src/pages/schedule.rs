@@ -263,7 +263,7 @@ fn SessionSlots(
                 (false, false) => Msg::Full.text(i18n.locale.get()).to_string(),
             };
             let body = view! {
-                <span class="slot-time">{time}</span>" "
+                <span class="slot-time">{time}</span>
                 <span class="slot-remaining">{text}</span>
             };
             // Only a place that can really be booked is a link.
