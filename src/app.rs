@@ -3,7 +3,7 @@
 
 use fairslot_core::config::{Config, ConfigError, ConfigProblem, Locale, Mode};
 use leptos::prelude::*;
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{A, FlatRoutes, Route, Router};
 use leptos_router::hooks::use_location;
 use leptos_router::path;
 
@@ -180,7 +180,7 @@ fn Shell(config: Config) -> impl IntoView {
                 </nav>
             </header>
             <main id="main" class="page" tabindex="-1">
-                <Routes fallback=NotFound>
+                <FlatRoutes fallback=NotFound>
                     <Route path=path!("") view=HospitalsPage />
                     <Route path=path!("/hospitals/:hospital") view=HospitalPage />
                     <Route path=path!("/hospitals/:hospital/departments/:department") view=DepartmentPage />
@@ -198,7 +198,7 @@ fn Shell(config: Config) -> impl IntoView {
                     />
                     <Route path=path!("/bookings") view=MyBookingsPage />
                     <Route path=path!("/bookings/:code") view=ConfirmationPage />
-                </Routes>
+                </FlatRoutes>
             </main>
         </Router>
     }
