@@ -284,18 +284,7 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
                 view! {
                     <div class="notice" role="group" aria-label=i18n.t(Msg::CancelBooking)>
                         <p>{i18n.t(Msg::CancelConfirm)}</p>
-                        <div class="field">
-                            <label class="field-label" for=input_id.clone()>{i18n.t(Msg::Last4)}</label>
-                            <input
-                                id=input_id
-                                type="text"
-                                maxlength="4"
-                                autocomplete="off"
-                                spellcheck="false"
-                                prop:value=move || last4.get()
-                                on:input=move |ev| last4.set(event_target_value(&ev))
-                            />
-                        </div>
+                        <ProofField id=input_id label=Msg::Last4 value=last4 max_len=4 />
                         <div class="actions">
                             <button
                                 class="button"
@@ -360,32 +349,32 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
     view! {
         <form class="lookup" on:submit=submit>
             <h2>{i18n.t(Msg::LookupTitle)}</h2>
-            <div class="field">
-                <label class="field-label" for="lookup-code">{i18n.t(Msg::BookingCode)}</label>
-                <input
-                    id="lookup-code"
-                    type="text"
-                    autocomplete="off"
-                    autocapitalize="characters"
-                    spellcheck="false"
-                    prop:value=move || code.get()
-                    on:input=move |ev| code.set(event_target_value(&ev))
-                />
-            </div>
-            <div class="field">
-                <label class="field-label" for="lookup-last4">{i18n.t(Msg::Last4)}</label>
-                <input
-                    id="lookup-last4"
-                    type="text"
-                    maxlength="4"
-                    autocomplete="off"
-                    spellcheck="false"
-                    prop:value=move || last4.get()
-                    on:input=move |ev| last4.set(event_target_value(&ev))
-                />
-            </div>
+            <ProofField id="lookup-code".to_string() label=Msg::BookingCode value=code max_len=16 />
+            <ProofField id="lookup-last4".to_string() label=Msg::Last4 value=last4 max_len=4 />
             {move || error.get().map(|m| view! { <p class="notice notice-error" role="alert">{i18n.t(m)}</p> })}
             <button class="button" type="submit">{i18n.t(Msg::Lookup)}</button>
         </form>
+    }
+}
+
+/// A labelled field for a booking code or the document's last characters: typed exactly, so no
+/// autocomplete, spelling fixes or lowercase.
+#[component]
+fn ProofField(id: String, label: Msg, value: RwSignal<String>, max_len: u32) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="field">
+            <label class="field-label" for=id.clone()>{i18n.t(label)}</label>
+            <input
+                id=id
+                type="text"
+                maxlength=max_len
+                autocomplete="off"
+                autocapitalize="characters"
+                spellcheck="false"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+        </div>
     }
 }
