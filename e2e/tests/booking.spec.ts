@@ -54,6 +54,7 @@ for (const lang of ['zh-CN', 'en'] as const) {
     await link.click();
     await expect(page).toHaveURL(new RegExp(`/book/${slot.id}$`));
     await expect(page.getByRole('timer')).toContainText(en ? 'held for you for 4:' : '剩余 4:');
+    await expect(page.locator('.hold-warning')).toBeEmpty();
     expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
     await expect(page.locator('.slot-summary')).toContainText(`${hhmm(slot.start)}–${hhmm(slot.end)}`);
     await expectAccessible(page);
@@ -76,6 +77,8 @@ for (const lang of ['zh-CN', 'en'] as const) {
     await expect(review).toContainText('1101**********002X');
     await expect(review).toContainText('138****5678');
     await expect(review).not.toContainText(ID);
+    await expect(review).not.toContainText(en ? 'Li Lei' : '李雷');
+    await expect(review).toContainText(en ? 'L*****' : '李*');
     await expectAccessible(page);
     await page.getByRole('button', { name: en ? 'Confirm booking' : '确认预约' }).click();
 

@@ -36,6 +36,8 @@ test('an expired hold says so and the slot can be taken again', async ({ page, r
     .find((x: { start: string; remaining: number }) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 3_600_000);
   await page.goto(`${base}/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-5/book/${slot.id}?lang=en`);
   await expect(page.getByRole('timer')).toContainText('held for you for 0:0');
+  // Under a minute left: said once, politely, before the slot is lost.
+  await expect(page.getByRole('status').filter({ hasText: 'Less than a minute left' })).toBeVisible();
   await page.getByLabel('Full name').fill('Li Lei');
   await expect(page.getByRole('alert')).toContainText('The hold has run out', { timeout: 10_000 });
   await page.getByRole('button', { name: 'Take this slot again' }).click();

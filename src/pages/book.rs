@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use fairslot_core::history::BookingRecord;
-use fairslot_core::identity::{mask_document, mask_phone};
+use fairslot_core::identity::{mask_document, mask_name, mask_phone};
 use fairslot_core::schedule::availability;
 use fairslot_core::time::{hhmm, seconds_left};
 use fairslot_core::{
@@ -384,8 +384,15 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     let s = remaining_secs.get().unwrap_or(0);
                     i18n.fmt(Msg::HeldFor, format!("{}:{:02}", s / 60, s % 60))
                 };
-                view! { <p class="notice notice-hold" role="timer" aria-live="off">{text}</p> }
-                    .into_any()
+                // The timer itself stays quiet; one polite line says when time is running short.
+                let ending = move || remaining_secs.get().is_some_and(|s| s <= 60);
+                view! {
+                    <p class="notice notice-hold" role="timer" aria-live="off">{text}</p>
+                    <p class="hold-warning" role="status">
+                        {move || ending().then(|| i18n.t(Msg::HoldEndingSoon)())}
+                    </p>
+                }
+                .into_any()
             }
             HoldState::Expired => {
                 let take_hold = take_hold.clone();
@@ -767,7 +774,7 @@ fn Review(
                 <dt>{i18n.t(Msg::Relationship)}</dt>
                 <dd>{i18n.t(relationship_msg(input.relationship))}</dd>
                 <dt>{i18n.t(Msg::Name)}</dt>
-                <dd>{input.name.trim().to_string()}</dd>
+                <dd class="masked">{mask_name(input.name.trim())}</dd>
                 <dt>{i18n.t(document_msg(input.document_kind))}</dt>
                 <dd class="masked">{mask_document(input.document_number.trim())}</dd>
                 <dt>{i18n.t(Msg::Mobile)}</dt>
