@@ -8,9 +8,9 @@ use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::api::{self, provide_api};
-use crate::booking::provide_draft;
+use crate::booking::{provide_draft, use_draft};
 use crate::browser;
-use crate::components::LangSwitch;
+use crate::components::{LangSwitch, OutboxBanner};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
 use crate::pages::{
@@ -167,6 +167,9 @@ fn Shell(config: Config) -> impl IntoView {
         pinned: config.hospital.clone(),
     });
     provide_draft();
+    // A kiosk is shared by strangers: what one patient confirmed never outlives the page there.
+    let memory_only = matches!(config.mode, Mode::Kiosk { .. });
+    crate::offline::provide_outbox(api::use_api(), use_draft(), memory_only);
 
     view! {
         <Router>
@@ -180,6 +183,7 @@ fn Shell(config: Config) -> impl IntoView {
                 </nav>
             </header>
             <main id="main" class="page" tabindex="-1">
+                <OutboxBanner />
                 <FlatRoutes fallback=NotFound>
                     <Route path=path!("") view=HospitalsPage />
                     <Route path=path!("/hospitals/:hospital") view=HospitalPage />

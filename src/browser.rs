@@ -205,3 +205,17 @@ pub fn clear_stashed_hold() {
         let _ = s.remove_item(HOLD_KEY);
     }
 }
+
+/// Registers the service worker that lets the app open with no network (`public/sw.js`). It
+/// caches the app shell only: never the booking API, never personal data.
+pub fn register_service_worker() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    // Not every browser or frame may have one (e.g. insecure origins, some embedded views).
+    let has_worker =
+        js_sys::Reflect::has(&window.navigator(), &"serviceWorker".into()).unwrap_or(false);
+    if has_worker {
+        let _ = window.navigator().service_worker().register("/sw.js");
+    }
+}

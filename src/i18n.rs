@@ -181,8 +181,32 @@ messages! {
     Edit => "修改", "Change";
     ConfirmBooking => "确认预约", "Confirm booking";
     Submitting => "正在提交预约…", "Booking…";
-    NotBooked => "预约服务暂时不可用，预约尚未完成。您填写的信息已保留，请稍后再点“确认预约”。", "The booking service is unavailable right now, so the booking has not been made. What you entered is kept; please tap “Confirm booking” again in a moment.";
-    OutcomeUnknown => "预约服务没有回应，暂时无法确认是否预约成功。您填写的信息已保留；请再点一次“确认预约”，不会重复预约。", "The booking service did not answer, so we cannot yet tell whether you are booked. What you entered is kept; tap “Confirm booking” again — it cannot book you twice.";
+
+    // The outbox: a confirmed booking on its way to the server
+    ErrStorage => "本设备无法保存此预约，因此没有发送。请重试，或换用其他浏览器。", "This device could not save the booking, so nothing was sent. Please try again, or use another browser.";
+    OutboxTitle => "待发送的预约", "Bookings on their way";
+    OutboxSending => "正在发送预约…", "Sending your booking…";
+    OutboxWaiting => "等待发送 — 预约尚未确认。", "Waiting to send — not yet confirmed.";
+    OutboxNextTry => "将于 {} 自动重试；恢复网络后会立即重试。", "Next try at {}, or as soon as you are back online.";
+    OutboxNoAnswer => "上次尝试：预约服务没有回应（可能网络中断）。", "Last try: no answer from the booking service (you may be offline).";
+    OutboxBusy => "上次尝试：预约服务繁忙或暂不可用。", "Last try: the booking service was busy or unavailable.";
+    OutboxKeptHere => "您的预约信息保存在本设备上，直到预约成功或被拒绝，之后立即删除。可以关闭此页面，下次打开时会继续发送。", "Your booking is kept on this device until it is confirmed or refused, then your details are deleted. You can close this page; it carries on when you open it again.";
+    OutboxMemoryOnly => "此浏览器不允许保存数据：请在预约确认前保持此页面打开。", "This browser does not let us keep data: keep this page open until the booking is confirmed.";
+    OutboxAttention => "多次尝试后仍未能发送预约，预约尚未确认。要继续尝试吗？", "We could not send your booking after several tries, so it is not confirmed. Keep trying?";
+    OutboxUnexpected => "预约服务给出了无法识别的回应（状态 {}），预约尚未确认。", "The booking service gave an answer we do not understand (status {}), so the booking is not confirmed.";
+    OutboxConfirmed => "预约成功，预约码 {}", "Booking confirmed, code {}";
+    OutboxRejected => "预约未成功：", "Booking not made: ";
+    OutboxAbandoned => "您已停止发送此预约，预约未成功。", "You stopped this booking; it was not made.";
+    OutboxExpired => "此预约等待发送的时间过长，已从本设备移除，预约未成功。", "This booking waited too long to be sent and was removed from this device; it was not made.";
+    OutboxSlotStarted => "就诊时间已过，预约仍未能发送，已从本设备移除。", "The appointment time passed before the booking could be sent, so it was removed from this device.";
+    OutboxMaybeBooked => "此前的请求可能已到达医院：请点“再次查询”，以免重复预约。", "An earlier request may have reached the hospital: tap “Check again” before booking once more.";
+    OutboxCheckAgain => "再次查询", "Check again";
+    OutboxNotFound => "查询完成：没有找到此预约，未预约成功。", "Checked: no such booking was made.";
+    KeepTrying => "继续尝试", "Keep trying";
+    GiveUp => "放弃预约", "Give up";
+    TryNow => "立即重试", "Try now";
+    View => "查看", "View";
+    Dismiss => "知道了", "Dismiss";
     ServerRejected => "预约服务未接受部分信息，请按提示修改。", "The booking service did not accept some details; please correct them as shown.";
 
     // Confirmation

@@ -7,9 +7,11 @@ mod browser;
 mod components;
 mod config;
 mod i18n;
+mod offline;
 mod pages;
 
 fn main() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);
+    browser::register_service_worker();
 }

@@ -132,6 +132,9 @@ pub struct Pending {
     not_before: Option<DateTime<Utc>>,
     /// Whether a booking request has ever left the device under this key.
     sent: bool,
+    /// What went wrong with the latest failed exchange, for the patient to read while waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_trouble: Option<Trouble>,
 }
 
 impl Pending {
@@ -141,6 +144,11 @@ impl Pending {
 
     pub fn not_before(&self) -> Option<DateTime<Utc>> {
         self.not_before
+    }
+
+    /// What went wrong with the latest failed exchange, if one failed.
+    pub fn last_trouble(&self) -> Option<Trouble> {
+        self.last_trouble
     }
 
     /// Whether a booking may exist: a request went out and no definite answer came back.
@@ -383,6 +391,7 @@ impl Intent {
                     tries: Tries::new(now),
                     not_before: None,
                     sent: false,
+                    last_trouble: None,
                 },
                 next: Step::Send,
                 due: now,
@@ -733,18 +742,16 @@ fn answer(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> State {
-    let retry = |mut pending: Pending, next: Step, last: Trouble| match policy.after_failure(
-        &mut pending.tries,
-        pending.not_before,
-        now,
-        jitter,
-    ) {
-        NextTry::At(due) => State::Queued { pending, next, due },
-        NextTry::Exhausted => State::NeedsAttention {
-            pending,
-            next,
-            reason: Attention::OutOfRetries { last },
-        },
+    let retry = |mut pending: Pending, next: Step, last: Trouble| {
+        pending.last_trouble = Some(last);
+        match policy.after_failure(&mut pending.tries, pending.not_before, now, jitter) {
+            NextTry::At(due) => State::Queued { pending, next, due },
+            NextTry::Exhausted => State::NeedsAttention {
+                pending,
+                next,
+                reason: Attention::OutOfRetries { last },
+            },
+        }
     };
     let unexpected = |pending: Pending, status: u16| State::NeedsAttention {
         pending,
@@ -1087,6 +1094,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_last_trouble_is_kept_for_the_patient_to_read() {
+        let now = t0();
+        let mut i = intent();
+        assert_eq!(i.state().pending().unwrap().last_trouble(), None);
+        i.on_sent(now).unwrap();
+        i.on_outcome(transient(), now, 0.0).unwrap();
+        assert_eq!(
+            i.state().pending().unwrap().last_trouble(),
+            Some(Trouble::Busy)
+        );
+        i.poll(now + secs(10));
+        i.on_sent(now + secs(10)).unwrap();
+        i.on_outcome(Outcome::Lost, now + secs(10), 0.0).unwrap();
+        assert_eq!(
+            i.state().pending().unwrap().last_trouble(),
+            Some(Trouble::NoAnswer)
+        );
+        // It survives storage, and older stored intents without it still read.
+        let back = Intent::from_json(&i.to_json()).unwrap();
+        assert_eq!(back, i);
+        let old = intent().to_json();
+        assert!(!old.contains("last_trouble"));
+        assert!(Intent::from_json(&old).is_ok());
     }
 
     #[test]

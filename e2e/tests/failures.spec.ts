@@ -80,6 +80,25 @@ test.describe('the booking API failing', () => {
     await expect(page.locator('.hospital-card')).toHaveCount(all.length);
   });
 
+  test('with the first API endpoint down, the next one answers and stays first', async ({ page }) => {
+    // The dead endpoint is a closed loopback port on another origin: connection refused.
+    const dead = 'http://127.0.0.1:9/api/v1';
+    await page.route('**/config.json', (route) =>
+      route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({ api: { kind: 'native', base_urls: [dead, '/api/v1'] }, channel: 'web' }),
+      }),
+    );
+    const tries: string[] = [];
+    page.on('request', (r) => r.url().startsWith(dead) && tries.push(r.url()));
+    await page.goto('/?lang=en');
+    await expect(page.locator('.hospital-card').first()).toBeVisible();
+    await page.locator('.hospital-card a').first().click();
+    await expect(page.locator('.department-group').first()).toBeVisible();
+    // Only the very first request found out the hard way.
+    expect(tries.length).toBe(1);
+  });
+
   test('a server error says the service is unavailable', async ({ page }) => {
     await page.route('**/api/v1/hospitals', (route) =>
       route.fulfill({ status: 503, contentType: 'text/html', body: '<h1>Service Unavailable</h1>' }),

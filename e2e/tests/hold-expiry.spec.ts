@@ -1,32 +1,16 @@
 import { expect, test } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { startServer, type OwnServer } from './support';
 
 // A second reference server whose holds last 3 seconds, so expiry happens within the test.
-const root = resolve(__dirname, '..', '..');
-let server: ChildProcess;
+let server: OwnServer;
 let base = '';
-let dataDir = '';
 
 test.beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'fairslot-hold-'));
-  const bin = process.env.FAIRSLOT_SERVER_BIN ?? join(root, 'target', 'debug', 'fairslot-server');
-  server = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', join(root, 'dist'), '--hold-seconds', '3', '--quiet']);
-  base = await new Promise<string>((ok, fail) => {
-    server.stdout!.on('data', (chunk: Buffer) => {
-      const m = /listening on (http:\/\/\S+)/.exec(chunk.toString());
-      if (m) ok(m[1]);
-    });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}`)));
-  });
+  server = await startServer(['--hold-seconds', '3']);
+  base = server.base;
 });
 
-test.afterAll(() => {
-  server?.kill();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+test.afterAll(() => server?.stop());
 
 test('an expired hold says so and the slot can be taken again', async ({ page, request }) => {
   const schedule = await (await request.get(`${base}/api/v1/schedules?doctor=h1-cardio-5&days=14`)).json();

@@ -80,3 +80,35 @@ export async function findSession(
 export function hhmm(rfc3339: string): string {
   return rfc3339.slice(11, 16);
 }
+
+/** A reference server of a test file's own, for settings or faults the shared one must not see. */
+export type OwnServer = { base: string; stop: () => void };
+
+/**
+ * Starts the reference server on a free loopback port with a fresh database and the built app,
+ * plus `args`; resolves once it prints the address it listens on.
+ */
+export async function startServer(args: string[]): Promise<OwnServer> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join, resolve } = await import('node:path');
+  const root = resolve(__dirname, '..', '..');
+  const dataDir = mkdtempSync(join(tmpdir(), 'fairslot-own-'));
+  const bin = process.env.FAIRSLOT_SERVER_BIN ?? join(root, 'target', 'debug', 'fairslot-server');
+  const server = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', join(root, 'dist'), '--quiet', ...args]);
+  const base = await new Promise<string>((ok, fail) => {
+    server.stdout!.on('data', (chunk: Buffer) => {
+      const m = /listening on (http:\/\/\S+)/.exec(chunk.toString());
+      if (m) ok(m[1]);
+    });
+    server.on('exit', (code) => fail(new Error(`server exited ${code}`)));
+  });
+  return {
+    base,
+    stop: () => {
+      server.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

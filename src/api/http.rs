@@ -9,13 +9,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::ApiError;
 
 /// How long a request may take before the patient is told and another endpoint is tried.
 const TIMEOUT: Duration = Duration::from_secs(12);
+
+/// How long an endpoint that answered while the first one failed stays first. After that the
+/// first endpoint, the deployment's preferred one, gets its turn again.
+const REMEMBER_HEALTHY_MS: u64 = 5 * 60 * 1000;
 
 /// A request before it is sent to one of the endpoints.
 struct Outgoing<'a> {
@@ -25,11 +29,14 @@ struct Outgoing<'a> {
     idempotency_key: Option<&'a str>,
 }
 
-/// One or more base URLs of the same API, tried in order; the last one that answered goes first.
+/// One or more base URLs of the same API, tried in order; one that answered when the first did
+/// not goes first for a while.
 pub struct Transport {
     base_urls: Vec<String>,
     channel: String,
     preferred: AtomicUsize,
+    /// Device time (ms) until which `preferred` stands.
+    preferred_until: AtomicU64,
 }
 
 impl Transport {
@@ -38,6 +45,7 @@ impl Transport {
             base_urls,
             channel,
             preferred: AtomicUsize::new(0),
+            preferred_until: AtomicU64::new(0),
         }
     }
 
@@ -90,14 +98,23 @@ impl Transport {
     /// the typed reading so this loop exists once in the binary, not once per response type.
     async fn fetch(&self, req: Outgoing<'_>) -> Result<RawResponse, ApiError> {
         let n = self.base_urls.len();
-        let first = self.preferred.load(Ordering::Relaxed) % n.max(1);
+        let now = js_sys::Date::now() as u64;
+        let first = if now < self.preferred_until.load(Ordering::Relaxed) {
+            self.preferred.load(Ordering::Relaxed) % n.max(1)
+        } else {
+            0
+        };
         let mut last = Err(ApiError::Network);
         for i in 0..n {
             let index = (first + i) % n;
             let url = format!("{}{}", self.base_urls[index], req.path);
             match self.send(&req, &url).await {
                 Ok(raw) if !raw.is_outage() => {
-                    self.preferred.store(index, Ordering::Relaxed);
+                    if index != first || index != 0 {
+                        self.preferred.store(index, Ordering::Relaxed);
+                        self.preferred_until
+                            .store(now + REMEMBER_HEALTHY_MS, Ordering::Relaxed);
+                    }
                     return Ok(raw);
                 }
                 other => last = other,
@@ -193,10 +210,14 @@ pub fn interpret<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ApiError> {
     if (200..300).contains(&raw.status) {
         return serde_json::from_str(&raw.body).map_err(|e| ApiError::BadData(e.to_string()));
     }
-    let retry_after = raw
-        .retry_after
-        .as_deref()
-        .and_then(|v| v.trim().parse::<u32>().ok());
+    // "Not now" answers are told apart from refusals whatever their body says, and keep the
+    // server's Retry-After for whoever schedules the next try.
+    if raw.is_outage() {
+        return Err(ApiError::Server {
+            status: raw.status,
+            retry_after: raw.retry_after,
+        });
+    }
     if raw.content_type.contains("json")
         && let Ok(problem) = serde_json::from_str::<Problem>(&raw.body)
         && problem.kind().is_some()
@@ -205,7 +226,7 @@ pub fn interpret<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ApiError> {
     }
     Err(ApiError::Server {
         status: raw.status,
-        retry_after,
+        retry_after: None,
     })
 }
 
@@ -261,7 +282,7 @@ mod tests {
             e,
             ApiError::Server {
                 status: 503,
-                retry_after: Some(7)
+                retry_after: Some(" 7 ".into())
             }
         );
         assert!(raw(503, "", "").is_outage() && raw(429, "", "").is_outage());

@@ -73,7 +73,8 @@ pub enum ApiError {
     #[error("server error {status}")]
     Server {
         status: u16,
-        retry_after: Option<u32>,
+        /// The `Retry-After` header as sent, read by whoever schedules a retry.
+        retry_after: Option<String>,
     },
     /// The answer could not be read as what the contract promises.
     #[error("unreadable answer: {0}")]
@@ -138,7 +139,7 @@ mod tests {
         assert_eq!(
             ApiError::Server {
                 status: 429,
-                retry_after: Some(2)
+                retry_after: Some("2".into())
             }
             .message(),
             Msg::ErrRateLimited

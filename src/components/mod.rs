@@ -1,9 +1,11 @@
 //! View pieces shared by several pages.
 
 mod day_strip;
+mod outbox;
 mod remote;
 
 pub use day_strip::DayStrip;
+pub use outbox::{IntentStatus, OutboxBanner};
 pub use remote::{EmptyState, remote_view};
 
 use fairslot_core::config::Locale;

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use fairslot_core::history::BookingRecord;
 use fairslot_core::identity::{mask_document, mask_name, mask_phone};
+use fairslot_core::outbox::{IdempotencyKey, Intent, State};
 use fairslot_core::schedule::availability;
 use fairslot_core::time::{hhmm, seconds_left};
 use fairslot_core::{
     Alternative, BookingRequest, DocumentKind, Hold, ProblemKind, Relationship, Session, Slot,
-    encode_component,
+    SlotSummary, Text, encode_component,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -25,8 +25,9 @@ use crate::booking::{
     Draft, Field, document_msg, identity_msg, relationship_msg, server_code_msg, use_draft,
 };
 use crate::browser;
-use crate::components::{format_fee, period_msg, remote_view, title_msg};
+use crate::components::{IntentStatus, format_fee, period_msg, remote_view, title_msg};
 use crate::i18n::{Msg, use_i18n};
+use crate::offline::use_outbox;
 
 #[component]
 pub fn BookPage() -> impl IntoView {
@@ -80,26 +81,11 @@ enum Step {
     Review,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Submit {
-    Idle,
-    Sending,
-    /// No answer, even when asked by key: the booking may exist. Sending again with the same key
-    /// is safe, so that is what the patient is offered.
-    Unknown,
-    /// A definite "not booked", and why.
-    Failed(ApiError),
-}
-
-/// Asks, a few times over a few seconds, whether a booking was made under `key`.
-async fn settle(api: &crate::api::Api, key: &str) -> Option<fairslot_core::Booking> {
-    for delay_ms in [0, 1_000, 3_000] {
-        browser::sleep(delay_ms).await;
-        if let Ok(b) = api.booking_by_key(key).await {
-            return Some(b);
-        }
-    }
-    None
+/// A fresh idempotency key; the browser's UUID always passes the key rule, the fallback too.
+fn new_key() -> IdempotencyKey {
+    IdempotencyKey::parse(&browser::new_idempotency_key())
+        .or_else(|_| IdempotencyKey::parse(&format!("k{}", browser::now_ms() as u64)))
+        .expect("a decimal timestamp is a valid key")
 }
 
 /// The server refused for a field the form does not show: nothing the patient can correct.
@@ -150,18 +136,49 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         encode_component(&department.id)
     );
 
+    let summary_of_slot = SlotSummary {
+        slot_id: slot.id.clone(),
+        start: slot.start,
+        end: slot.end,
+        period: session.period,
+        hospital_id: hospital.id.clone(),
+        hospital_name: hospital.name.clone(),
+        hospital_address: hospital.address.clone(),
+        department_id: department.id.clone(),
+        department_name: department.name.clone(),
+        doctor_id: session.doctor_id.clone(),
+        doctor_name: doctor.as_ref().map_or_else(
+            || Text {
+                zh: String::new(),
+                en: String::new(),
+            },
+            |d| d.name.clone(),
+        ),
+        fee_fen: session.fee_fen,
+    };
+
+    let outbox = use_outbox();
     let hold = RwSignal::new(HoldState::Taking);
     let step = RwSignal::new(Step::Form);
-    let submit = RwSignal::new(Submit::Idle);
-    let idempotency_key = StoredValue::new(None::<String>);
+    // Between the confirm tap and the intent being safely stored.
+    let saving = RwSignal::new(false);
+    let failure = RwSignal::new(None::<Msg>);
+    // The outbox entry of this page's booking, once confirmed.
+    let intent_key = RwSignal::new(None::<String>);
+    let intent = Memo::new(move |_| intent_key.get().and_then(|k| outbox.find(&k)));
+    // Pending, or settled in a way the patient must read before going on.
+    let in_outbox = Memo::new(move |_| {
+        intent.with(|i| {
+            i.as_ref().is_some_and(|i| {
+                !matches!(i.state(), State::Confirmed { .. } | State::Rejected { .. })
+            })
+        })
+    });
     let booked = StoredValue::new(false);
     let now_ms = RwSignal::new(browser::now_ms());
 
     let slot_id = slot.id.clone();
     let bookable = availability(&session, data.now).is_bookable();
-    // The idempotency key is kept until the outcome is certain, whatever the patient does in
-    // between (edit, take the slot again): a second attempt under it can never be a second
-    // booking, and a changed body under it is refused, which then finds the first booking.
     let take_hold = {
         let api = api.clone();
         let slot_id = slot_id.clone();
@@ -197,9 +214,30 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             });
         }
     };
-    if bookable {
-        take_hold();
+    // Once the outbox is read: a booking for this slot already on its way (the page was
+    // reloaded) is shown as such; otherwise the slot is held for the patient.
+    {
+        let take_hold = take_hold.clone();
+        let slot_id = slot_id.clone();
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            if !bookable || started.get_value() || !outbox.ready.get() {
+                return;
+            }
+            started.set_value(true);
+            let pending = outbox.intents.with_untracked(|list| {
+                list.iter()
+                    .find(|i| !i.is_settled() && i.slot().slot_id == slot_id)
+                    .map(|i| i.key().as_str().to_string())
+            });
+            match pending {
+                Some(key) => intent_key.set(Some(key)),
+                None => take_hold(),
+            }
+        });
     }
+    Effect::new(move |_| outbox.shown_here.set(intent_key.get()));
+    on_cleanup(move || outbox.shown_here.set(None));
 
     // The countdown follows the server's clock: only device-clock differences are used.
     if let Ok(handle) = set_interval_with_handle(
@@ -221,8 +259,8 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         _ => None,
     });
     Effect::new(move |_| {
-        let sending = submit.get() == Submit::Sending;
-        if remaining_secs.get() == Some(0) && !sending {
+        let busy = saving.get() || in_outbox.get();
+        if remaining_secs.get() == Some(0) && !busy {
             hold.set(HoldState::Expired);
         }
     });
@@ -231,9 +269,9 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     {
         let api = api.clone();
         on_cleanup(move || {
-            // Not while a booking that uses the hold is on its way or of unknown outcome.
+            // Not while a booking that uses the hold is on its way: it books the held place.
             let in_doubt =
-                submit.get_untracked() == Submit::Sending || idempotency_key.get_value().is_some();
+                saving.get_untracked() || intent.get_untracked().is_some_and(|i| !i.is_settled());
             if booked.get_value() || in_doubt {
                 return;
             }
@@ -247,89 +285,90 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         });
     }
 
+    // Confirming stores the booking in the outbox first; the outbox sends it and keeps trying
+    // through lost networks and outages, and this page follows its state.
     let confirm = {
-        let api = api.clone();
         let slot_id = slot_id.clone();
-        let navigate = navigate.clone();
         move || {
-            if submit.get_untracked() == Submit::Sending {
+            let busy =
+                saving.get_untracked() || intent.get_untracked().is_some_and(|i| !i.is_settled());
+            if busy {
                 return;
             }
             let hold_id = match hold.get_untracked() {
                 HoldState::Held { hold, .. } => Some(hold.id),
                 _ => None,
             };
-            let key = idempotency_key
-                .get_value()
-                .unwrap_or_else(browser::new_idempotency_key);
-            idempotency_key.set_value(Some(key.clone()));
             let request = BookingRequest {
                 slot_id: slot_id.clone(),
                 hold_id,
                 patient: draft.input(),
             };
-            submit.set(Submit::Sending);
-            let api = api.clone();
-            let navigate = navigate.clone();
+            let key = new_key();
+            let Ok(new_intent) = Intent::new(
+                key.clone(),
+                request,
+                summary_of_slot.clone(),
+                browser::now_utc(),
+            ) else {
+                return;
+            };
+            failure.set(None);
+            saving.set(true);
+            intent_key.set(Some(key.as_str().to_string()));
             spawn_local(async move {
-                let mut result = api.book(request, key.clone()).await;
-                // No answer, or one we cannot read, does not mean no booking: ask by key.
-                // A key already used with other details means the first attempt did book.
-                let in_doubt = match &result {
-                    Ok(_) => false,
-                    Err(e) => {
-                        matches!(
-                            e,
-                            ApiError::Network
-                                | ApiError::Timeout
-                                | ApiError::Server { .. }
-                                | ApiError::BadData(_)
-                        ) || problem_kind(e) == Some(ProblemKind::IdempotencyConflict)
-                    }
-                };
-                if in_doubt && let Some(b) = settle(&api, &key).await {
-                    result = Ok(b);
+                if outbox.submit(new_intent).await.is_err() {
+                    // Nothing was sent: a booking the device cannot remember is not made.
+                    intent_key.set(None);
+                    failure.set(Some(Msg::ErrStorage));
                 }
-                match result {
-                    Ok(booking) => {
-                        booked.set_value(true);
-                        browser::clear_stashed_hold();
-                        idempotency_key.set_value(None);
-                        browser::remember_booking(BookingRecord::from(&booking));
-                        let code = booking.code.clone();
-                        draft.clear();
-                        draft.last_booking.set(Some(booking));
-                        submit.set(Submit::Idle);
-                        navigate(
-                            &format!("/bookings/{}", encode_component(&code)),
-                            Default::default(),
-                        );
-                    }
-                    Err(_) if in_doubt => submit.set(Submit::Unknown),
-                    Err(e) => {
-                        // Every other answer is a definite "not booked": the key is free again.
-                        idempotency_key.set_value(None);
-                        submit.set(Submit::Idle);
-                        match problem_kind(&e) {
-                            Some(ProblemKind::Validation) if !names_unknown_field(&e) => {
-                                if let ApiError::Problem(p) = &e {
-                                    draft.server_errors.set(p.errors.clone());
-                                }
-                                step.set(Step::Form);
-                            }
-                            Some(ProblemKind::HoldExpired) => hold.set(HoldState::Expired),
-                            Some(
-                                ProblemKind::SlotTaken
-                                | ProblemKind::SessionUnavailable
-                                | ProblemKind::Validation,
-                            ) => hold.set(HoldState::Refused(e)),
-                            _ => submit.set(Submit::Failed(e)),
-                        }
-                    }
-                }
+                saving.set(false);
             });
         }
     };
+
+    // A definite answer ends the page's part: the ticket, or back to where the patient can act.
+    {
+        let navigate = navigate.clone();
+        Effect::new(move |_| {
+            let Some(current) = intent.get() else {
+                return;
+            };
+            let key = current.key().as_str().to_string();
+            match current.state() {
+                State::Confirmed { booking } => {
+                    booked.set_value(true);
+                    browser::clear_stashed_hold();
+                    draft.clear();
+                    intent_key.set(None);
+                    outbox.dismiss(key);
+                    navigate(
+                        &format!("/bookings/{}", encode_component(&booking.code)),
+                        Default::default(),
+                    );
+                }
+                State::Rejected { problem } => {
+                    intent_key.set(None);
+                    outbox.dismiss(key);
+                    let e = ApiError::Problem(Box::new(problem.clone()));
+                    match problem.kind() {
+                        Some(ProblemKind::Validation) if !names_unknown_field(&e) => {
+                            draft.server_errors.set(problem.errors.clone());
+                            step.set(Step::Form);
+                        }
+                        Some(ProblemKind::HoldExpired) => hold.set(HoldState::Expired),
+                        Some(
+                            ProblemKind::SlotTaken
+                            | ProblemKind::SessionUnavailable
+                            | ProblemKind::Validation,
+                        ) => hold.set(HoldState::Refused(e)),
+                        _ => failure.set(Some(e.message())),
+                    }
+                }
+                _ => {}
+            }
+        });
+    }
 
     let doctor_name = doctor.as_ref().map(|d| d.name.clone());
     let doctor_title = doctor.as_ref().map(|d| title_msg(d.title));
@@ -445,7 +484,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     draft=draft
                     today=today
                     on_done=Callback::new(move |_| {
-                        submit.set(Submit::Idle);
+                        failure.set(None);
                         step.set(Step::Review)
                     })
                 />
@@ -456,7 +495,8 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 view! {
                     <Review
                         draft=draft
-                        submit=submit
+                        sending=saving
+                        failure=failure
                         on_edit=Callback::new(move |_| step.set(Step::Form))
                         on_confirm=Callback::new(move |_| confirm())
                     />
@@ -473,7 +513,11 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         <h1>{i18n.t(Msg::BookTitle)}</h1>
         {summary}
         {if bookable {
-            view! { {hold_banner} {flow} }.into_any()
+            let held_or_waiting = move || match intent_key.get() {
+                Some(key) if in_outbox.get() => view! { <IntentStatus key=key /> }.into_any(),
+                _ => view! { {hold_banner.clone()} {flow.clone()} }.into_any(),
+            };
+            held_or_waiting.into_any()
         } else {
             view! { <p class="notice notice-error" role="alert">{i18n.t(Msg::SessionGone)}</p> }.into_any()
         }}
@@ -750,23 +794,14 @@ fn relationship_code(r: Relationship) -> &'static str {
 #[component]
 fn Review(
     draft: Draft,
-    submit: RwSignal<Submit>,
+    #[prop(into)] sending: Signal<bool>,
+    #[prop(into)] failure: Signal<Option<Msg>>,
     on_edit: Callback<()>,
     on_confirm: Callback<()>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let input = draft.input();
-    let sending = move || submit.get() == Submit::Sending;
-    let failure = move || match submit.get() {
-        Submit::Unknown => Some(Msg::OutcomeUnknown),
-        Submit::Failed(e) => Some(match problem_kind(&e) {
-            Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal) => {
-                Msg::NotBooked
-            }
-            _ => e.message(),
-        }),
-        _ => None,
-    };
+    let sending = move || sending.get();
     view! {
         <section class="review" aria-labelledby="review-title">
             <h2 id="review-title" tabindex="-1">{i18n.t(Msg::ReviewTitle)}</h2>
@@ -780,7 +815,7 @@ fn Review(
                 <dt>{i18n.t(Msg::Mobile)}</dt>
                 <dd class="masked">{mask_phone(&input.phone.replace([' ', '-'], ""))}</dd>
             </dl>
-            {move || failure().map(|msg| view! { <p class="notice notice-error" role="alert">{i18n.t(msg)}</p> })}
+            {move || failure.get().map(|msg| view! { <p class="notice notice-error" role="alert">{i18n.t(msg)}</p> })}
             <div class="actions">
                 <button class="button button-secondary" type="button" on:click=move |_| on_edit.run(()) disabled=sending>
                     {i18n.t(Msg::Edit)}

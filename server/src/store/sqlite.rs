@@ -304,16 +304,19 @@ impl Store for SqliteStore {
             }
             let slot = load_slot_context(tx, &new.slot_id)?.ok_or(StoreError::NotFound("slot"))?;
             slot.check_bookable(now)?;
-            match &new.hold_id {
+            // A live hold already took the place. Without one — none given, or it ran out while
+            // the booking waited in a phone's outbox — the booking competes for a free place.
+            let held = match &new.hold_id {
                 Some(hold_id) => convert_hold(tx, hold_id, &new.slot_id, now)?,
-                None => {
-                    if slot.remaining == 0 {
-                        return Err(StoreError::SlotTaken {
-                            alternatives: alternatives(tx, &slot, now)?,
-                        });
-                    }
-                    take_place(tx, &new.slot_id)?;
+                None => false,
+            };
+            if !held {
+                if slot.remaining == 0 {
+                    return Err(StoreError::SlotTaken {
+                        alternatives: alternatives(tx, &slot, now)?,
+                    });
                 }
+                take_place(tx, &new.slot_id)?;
             }
             let stored = insert_booking(tx, new, &slot, now)?;
             Ok(BookingOutcome::Created(stored))
@@ -914,13 +917,14 @@ fn expire_holds(tx: &Transaction<'_>, now: DateTime<Utc>) -> StoreResult<usize> 
 }
 
 /// Turns a live hold on this slot into the booking's place; the place was taken when the hold
-/// was made, so capacity does not change.
+/// was made, so capacity does not change. `false` when the hold is no longer live (expired,
+/// released or unknown): its place went back to the slot.
 fn convert_hold(
     tx: &Transaction<'_>,
     hold_id: &str,
     slot_id: &str,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let hold: Option<(String, String, i64)> = tx
         .query_row(
             "SELECT slot_id, state, expires_ms FROM holds WHERE id = ?1",
@@ -939,9 +943,9 @@ fn convert_hold(
                 "UPDATE holds SET state = 'converted' WHERE id = ?1",
                 [hold_id],
             )?;
-            Ok(())
+            Ok(true)
         }
-        _ => Err(StoreError::HoldExpired),
+        _ => Ok(false),
     }
 }
 

@@ -1,0 +1,232 @@
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expectAccessible, startServer, type OwnServer, type Schedule, type Slot } from './support';
+
+// The fault matrix: each scenario breaks the network or the server for real while a patient
+// books, then checks the end state on the server (bookings under the key) and on the screen.
+// Faults are server-wide, so this file runs its own reference server with fault control.
+let server: OwnServer;
+let base = '';
+
+test.beforeAll(async () => {
+  server = await startServer(['--fault-control']);
+  base = server.base;
+});
+
+test.afterAll(() => server?.stop());
+
+test.afterEach(async ({ request }) => {
+  await request.delete(`${base}/api/v1/_faults`);
+});
+
+const ID = '11010519491231002X';
+const DOCTOR = 'h1-cardio-5';
+
+async function setFaults(request: APIRequestContext, spec: string) {
+  const res = await request.put(`${base}/api/v1/_faults`, { data: spec, headers: { 'content-type': 'text/plain' } });
+  expect(res.ok(), `PUT _faults ${spec}`).toBeTruthy();
+}
+
+let taken = 0;
+/** A free slot of the doctor from tomorrow on; each call takes another one. */
+async function nextSlot(request: APIRequestContext): Promise<Slot> {
+  const schedule = (await (await request.get(`${base}/api/v1/schedules?doctor=${DOCTOR}&days=14`)).json()) as Schedule;
+  const slots = schedule.sessions
+    .filter((s) => s.status === 'open')
+    .flatMap((s) => s.slots)
+    .filter((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000);
+  expect(slots.length).toBeGreaterThan(taken);
+  return slots[taken++];
+}
+
+async function remaining(request: APIRequestContext, slotId: string): Promise<number> {
+  const schedule = (await (await request.get(`${base}/api/v1/schedules?doctor=${DOCTOR}&days=14`)).json()) as Schedule;
+  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
+  throw new Error(`no slot ${slotId}`);
+}
+
+/** Opens the booking page of a slot and fills in the patient, up to the review step. */
+async function upToReview(page: Page, slot: Slot) {
+  await page.goto(`${base}/hospitals/h1/departments/h1-cardio/doctors/${DOCTOR}/book/${slot.id}?lang=en`);
+  await expect(page.getByRole('timer')).toBeVisible();
+  await page.getByLabel('Full name').fill('Li Lei');
+  await page.getByLabel('Document number').fill(ID);
+  await page.getByLabel('Mobile number').fill('13812345678');
+  await page.getByLabel(/I have read/).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** Idempotency keys of the booking requests the page sends, in order. */
+function bookingPosts(page: Page): string[] {
+  const keys: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/api/v1/bookings')) keys.push(r.headers()['idempotency-key']);
+  });
+  return keys;
+}
+
+/** The outbox records as stored in the page's IndexedDB. */
+async function outboxRecords(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((ok, fail) => {
+        const open = indexedDB.open('fairslot');
+        open.onerror = () => fail(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const read = db.transaction('outbox').objectStore('outbox').getAll();
+          read.onsuccess = () => {
+            db.close();
+            ok(read.result as string[]);
+          };
+          read.onerror = () => fail(read.error);
+        };
+      }),
+  );
+}
+
+async function bookedUnder(request: APIRequestContext, key: string): Promise<number> {
+  return (await request.get(`${base}/api/v1/bookings/by-key/${key}`)).status();
+}
+
+const waiting = (page: Page) => page.getByRole('status').filter({ hasText: 'Waiting to send — not yet confirmed' });
+const banner = (page: Page) => page.getByRole('complementary', { name: 'Bookings on their way' });
+
+test('offline at confirm: the booking waits on the device, shows on every page, and goes out once when the network returns', async ({ page, context, request }) => {
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const keys = bookingPosts(page);
+  await context.setOffline(true);
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toBeVisible();
+  await expect(waiting(page)).toContainText('no answer from the booking service');
+  await expectAccessible(page);
+
+  // Visible from every page while it waits.
+  await page.getByRole('link', { name: 'My bookings' }).first().click();
+  await expect(banner(page)).toContainText('Waiting to send');
+
+  await context.setOffline(false);
+  await expect(banner(page)).toContainText('Booking confirmed, code', { timeout: 20_000 });
+  expect(new Set(keys).size).toBe(1);
+  expect(await bookedUnder(request, keys[0])).toBe(200);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+
+  await banner(page).getByRole('link', { name: 'View' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  await expect(page.locator('.ticket-code')).toBeVisible();
+  await expect(banner(page)).toHaveCount(0);
+  // Settled and seen: nothing of the patient is left in the outbox.
+  expect(await outboxRecords(page)).toEqual([]);
+});
+
+test('a burst of "unavailable" answers is ridden out, never sooner than Retry-After, into one booking', async ({ page, request }) => {
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const sent: number[] = [];
+  page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/api/v1/bookings') && sent.push(Date.now()));
+  await setFaults(request, 'burst=2:2:503');
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toContainText('busy or unavailable');
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 20_000 });
+  expect(sent.length).toBe(3);
+  expect(sent[1] - sent[0]).toBeGreaterThanOrEqual(1_900);
+  expect(sent[2] - sent[1]).toBeGreaterThanOrEqual(1_900);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+test('the answer lost after the server booked: the app asks by key instead of booking again', async ({ page, request }) => {
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const keys = bookingPosts(page);
+  await setFaults(request, 'drop_after_commit=1.0');
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  // Whether the browser itself repeats the request on the closed connection or the app asks by
+  // key, the key makes it the same booking.
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 20_000 });
+  expect(new Set(keys).size).toBe(1);
+  expect(await bookedUnder(request, keys[0])).toBe(200);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+test('a reload mid-retry keeps the booking on its way and takes no second place', async ({ page, request }) => {
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const keys = bookingPosts(page);
+  // The booking endpoint cannot be reached; the rest of the API can.
+  await page.route('**/api/v1/bookings', (route) => route.abort('connectionreset'));
+  await page.route('**/api/v1/bookings/by-key/**', (route) => route.abort('connectionreset'));
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toBeVisible();
+  // While it waits, the request (with the patient's details) is on the device …
+  const pending = await outboxRecords(page);
+  expect(pending.length).toBe(1);
+  expect(pending[0]).toContain(ID);
+
+  const holds: string[] = [];
+  page.on('request', (r) => r.url().endsWith('/api/v1/holds') && holds.push(r.url()));
+  await page.reload();
+  await expect(waiting(page)).toBeVisible();
+  expect(holds).toEqual([]);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+
+  await page.unroute('**/api/v1/bookings');
+  await page.unroute('**/api/v1/bookings/by-key/**');
+  await page.getByRole('button', { name: 'Try now' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 20_000 });
+  expect(new Set(keys).size).toBe(1);
+  expect(await bookedUnder(request, keys[0])).toBe(200);
+  // … and gone the moment it settled.
+  expect(await outboxRecords(page)).toEqual([]);
+  // The hold became the booking: one place, not two.
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+test('giving up stops the tries, says whether a request may have got through, and keeps what was typed', async ({ page, request }) => {
+  const slot = await nextSlot(request);
+  await upToReview(page, slot);
+  await setFaults(request, 'burst=1000:1:503');
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toBeVisible();
+  await page.getByRole('button', { name: 'Give up' }).click();
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('You stopped this booking');
+  await expect(alert).toContainText('may have reached the hospital');
+  expect(await outboxRecords(page).then((r) => r.some((x) => x.includes(ID)))).toBe(false);
+
+  await request.delete(`${base}/api/v1/_faults`);
+  await alert.getByRole('button', { name: 'Check again' }).click();
+  await expect(alert).toContainText('no such booking was made');
+  await alert.getByRole('button', { name: 'Dismiss' }).click();
+  await page.getByRole('button', { name: 'Change' }).click();
+  await expect(page.getByLabel('Full name')).toHaveValue('Li Lei');
+  await expect(page.getByLabel('Document number')).toHaveValue(ID);
+});
+
+test('two tabs never both send, and a closed tab\'s booking is carried on by the other', async ({ page, context, request }) => {
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  const other = await context.newPage();
+  await upToReview(page, slot);
+  await other.goto(`${base}/bookings?lang=en`);
+  const fromFirst = bookingPosts(page);
+  const fromOther = bookingPosts(other);
+  await setFaults(request, 'burst=1:3:503');
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toBeVisible();
+  // The other tab shows the booking on its way, but leaves the sending to the first.
+  await expect(banner(other)).toContainText('Waiting to send');
+  expect(fromOther).toEqual([]);
+
+  // The first tab is closed before its next try; the other takes over and books once.
+  await page.close();
+  await expect(banner(other)).toContainText('Booking confirmed, code', { timeout: 20_000 });
+  expect(fromFirst.length).toBe(1);
+  expect(fromOther.length).toBeGreaterThanOrEqual(1);
+  expect(new Set([...fromFirst, ...fromOther]).size).toBe(1);
+  expect(await bookedUnder(request, fromFirst[0])).toBe(200);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});

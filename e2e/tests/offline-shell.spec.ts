@@ -1,0 +1,43 @@
+import { expect, test } from '@playwright/test';
+
+// The service worker is what these tests are about.
+test.use({ serviceWorkers: 'allow' });
+
+test('after one visit the app opens with the network off, and says it is offline', async ({ page, context }) => {
+  await page.goto('/?lang=en');
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  // Wait until the worker has cached the shell and controls the page.
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((ok) => navigator.serviceWorker.addEventListener('controllerchange', ok, { once: true }));
+    }
+  });
+
+  await context.setOffline(true);
+  // A deep link, never visited, opens from the cached shell and routes on the device.
+  await page.goto('/hospitals/h1?lang=en');
+  await expect(page.locator('.topbar')).toContainText('Fairslot');
+  await expect(page.getByRole('alert')).toContainText('You seem to be offline');
+  await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
+
+  await context.setOffline(false);
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).not.toHaveText('');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
+
+test('the worker never answers for the booking API', async ({ page }) => {
+  await page.goto('/?lang=en');
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  const cached = await page.evaluate(async () => {
+    const names = await caches.keys();
+    const urls: string[] = [];
+    for (const n of names) for (const r of await (await caches.open(n)).keys()) urls.push(new URL(r.url).pathname);
+    return urls;
+  });
+  expect(cached.length).toBeGreaterThan(0);
+  expect(cached.filter((u) => u.startsWith('/api/'))).toEqual([]);
+});

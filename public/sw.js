@@ -1,0 +1,94 @@
+// Fairslot's service worker: after one visit the app opens with no network at all.
+//
+// - The app shell (index.html) and the hashed files it names (wasm, js, css) are cached at
+//   install. Hashed files never change under their name, so they are served cache-first.
+// - Navigations go to the network first, so a new release shows at once; offline, the cached
+//   shell answers and the app routes on the device.
+// - config.json is network-first with the cached copy as fallback: it holds no personal data.
+// - The booking API and anything not from this origin are never touched: personal data and live
+//   slot counts must not be served from a cache by this worker.
+'use strict';
+
+const CACHE = 'fairslot-shell-v1';
+const SHELL = new URL('./', self.registration.scope).pathname;
+const CONFIG = new URL('./config.json', self.registration.scope).pathname;
+
+/** Hashed build outputs (name-<16 hex>.js, _bg.wasm, .css): their content never changes. */
+const HASHED = /\/[\w.-]+-[0-9a-f]{16}(?:_bg)?\.(?:js|wasm|css)$/;
+
+/**
+ * The hashed files the shell page names, wherever it names them: attributes (quoted or not,
+ * the release build minifies) and the loader script.
+ */
+function assetsOf(html) {
+  const found = new Set();
+  for (const m of html.matchAll(/[\w./-]+-[0-9a-f]{16}(?:_bg)?\.(?:js|wasm|css)/g)) {
+    const url = new URL(m[0], self.registration.scope);
+    if (url.origin === self.location.origin && HASHED.test(url.pathname)) found.add(url.pathname);
+  }
+  return [...found];
+}
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  const shell = await fetch(SHELL, { cache: 'no-cache' });
+  if (!shell.ok) throw new Error(`shell answered ${shell.status}`);
+  const html = await shell.clone().text();
+  await cache.put(SHELL, shell);
+  await Promise.all(
+    [CONFIG, ...assetsOf(html)].map(async (path) => {
+      const res = await fetch(path, { cache: 'no-cache' });
+      if (res.ok) await cache.put(path, res);
+    }),
+  );
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(precache().then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((names) => Promise.all(names.filter((n) => n.startsWith('fairslot-') && n !== CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+async function networkFirst(request, cacheKey) {
+  const cache = await caches.open(CACHE);
+  try {
+    const res = await fetch(request);
+    if (res.ok) await cache.put(cacheKey, res.clone());
+    return res;
+  } catch (offline) {
+    const cached = await cache.match(cacheKey);
+    if (cached) return cached;
+    throw offline;
+  }
+}
+
+async function cacheFirst(request) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(request, { ignoreSearch: true });
+  if (cached) return cached;
+  const res = await fetch(request);
+  if (res.ok) await cache.put(request, res.clone());
+  return res;
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(networkFirst(request, SHELL));
+  } else if (url.pathname === CONFIG) {
+    event.respondWith(networkFirst(request, CONFIG));
+  } else if (HASHED.test(url.pathname)) {
+    event.respondWith(cacheFirst(request));
+  }
+});

@@ -1,0 +1,551 @@
+//! The offline runtime: a booking the patient confirmed waits in a durable outbox on the device
+//! and is sent, retried and settled there, whatever the network or the page does meanwhile.
+//!
+//! The rules live in `fairslot_core::outbox` (the state machine) and `fairslot_core::retry`; this
+//! module only stores intents ([`store`]), lets one tab send ([`lock`]), performs the exchanges
+//! the machine asks for, and publishes every change to the views and to the device's other tabs.
+
+mod lock;
+mod store;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use fairslot_core::history::BookingRecord;
+use fairslot_core::outbox::{Action, Intent, Outcome, State};
+use fairslot_core::retry::RetryAfter;
+use fairslot_core::{Booking, Problem};
+use futures::StreamExt;
+use futures::channel::mpsc;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+
+use crate::api::{Api, ApiError};
+use crate::booking::Draft;
+use crate::browser;
+use store::Store;
+
+/// Settled intents nobody dismissed are forgotten after this long; they hold no identity.
+const KEEP_SETTLED: TimeDelta = TimeDelta::days(7);
+/// Longest sleep between passes, so a missed wake-up costs a minute at most.
+const MAX_SLEEP_MS: i64 = 60_000;
+const CHANNEL_NAME: &str = "fairslot-outbox";
+
+/// The outbox as views see it. Cheap to copy; provided once by the shell.
+#[derive(Clone, Copy)]
+pub struct Outbox {
+    /// Every intent on this device, oldest first, as last read from the store.
+    pub intents: RwSignal<Vec<Intent>>,
+    /// Whether the store has been read once.
+    pub ready: RwSignal<bool>,
+    /// Whether intents survive the page (IndexedDB) or live in this page's memory only.
+    pub durable: RwSignal<bool>,
+    /// The intent the current page shows in full, which the banner then leaves out.
+    pub shown_here: RwSignal<Option<String>>,
+    runtime: StoredValue<Option<Rc<Runtime>>, LocalStorage>,
+}
+
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+struct Runtime {
+    store: Store,
+    api: Api,
+    draft: Draft,
+    intents: RwSignal<Vec<Intent>>,
+    wake: mpsc::UnboundedSender<()>,
+    channel: Option<web_sys::BroadcastChannel>,
+    /// Event listeners, kept alive with the runtime.
+    _listeners: RefCell<Vec<Listener>>,
+}
+
+/// Starts the outbox for this page. `memory_only` keeps intents out of the device's storage
+/// (kiosk mode: the next person at the screen must find nothing).
+pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
+    let outbox = Outbox {
+        intents: RwSignal::new(Vec::new()),
+        ready: RwSignal::new(false),
+        durable: RwSignal::new(!memory_only),
+        shown_here: RwSignal::new(None),
+        runtime: StoredValue::new_local(None),
+    };
+    provide_context(outbox);
+    spawn_local(async move {
+        let store = if memory_only {
+            Store::memory()
+        } else {
+            Store::open_durable().await.unwrap_or_else(Store::memory)
+        };
+        outbox.durable.set(store.is_durable());
+        let (wake, wake_rx) = mpsc::unbounded();
+        let channel = web_sys::BroadcastChannel::new(CHANNEL_NAME).ok();
+        let runtime = Rc::new(Runtime {
+            store,
+            api,
+            draft,
+            intents: outbox.intents,
+            wake,
+            channel,
+            _listeners: RefCell::new(Vec::new()),
+        });
+        runtime.refresh().await;
+        outbox.ready.set(true);
+        outbox.runtime.set_value(Some(Rc::clone(&runtime)));
+        runtime.listen();
+        let sender = Rc::clone(&runtime);
+        lock::when_sender(move || spawn_local(sender.run(wake_rx)));
+    });
+    outbox
+}
+
+pub fn use_outbox() -> Outbox {
+    expect_context::<Outbox>()
+}
+
+impl Outbox {
+    /// The intent stored under `key`, as last published.
+    pub fn find(&self, key: &str) -> Option<Intent> {
+        self.intents
+            .with(|list| list.iter().find(|i| i.key().as_str() == key).cloned())
+    }
+
+    /// Stores a new intent, then sends it. The write completes before anything goes out, so a
+    /// booking the server may have made is always on the device.
+    pub async fn submit(&self, intent: Intent) -> Result<(), store::StoreError> {
+        let Some(rt) = self.runtime.get_value() else {
+            return Err(store::StoreError::not_ready());
+        };
+        rt.store
+            .put(intent.key().as_str(), &intent.to_json())
+            .await?;
+        rt.published().await;
+        Ok(())
+    }
+
+    /// The patient chose to keep trying after retries ran out.
+    pub fn keep_trying(self, key: String) {
+        self.change(key, |i, now| i.keep_trying(now).is_ok());
+    }
+
+    /// The patient gave up; the request and its identity are deleted at once.
+    pub fn give_up(self, key: String) {
+        self.change(key, |i, now| i.give_up(now).is_ok());
+    }
+
+    /// Try now rather than at the scheduled time (the server's `Retry-After` still stands).
+    pub fn try_now(self, key: String) {
+        self.change(key, |i, now| i.on_focus(now).is_ok());
+    }
+
+    /// Asks the server once more about a request whose fate is unknown (abandoned or expired
+    /// after it went out). Resolves to whether a booking was found.
+    pub async fn check_again(&self, key: String) -> Result<bool, ApiError> {
+        let Some(rt) = self.runtime.get_value() else {
+            return Ok(false);
+        };
+        match rt.api.booking_by_key(&key).await {
+            Ok(booking) => {
+                rt.settle_booked(&key, booking).await;
+                Ok(true)
+            }
+            Err(ApiError::Problem(p)) if p.status == 404 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Forgets a settled intent once the patient has seen how it ended.
+    pub fn dismiss(self, key: String) {
+        let Some(rt) = self.runtime.get_value() else {
+            return;
+        };
+        spawn_local(async move {
+            let settled = rt
+                .store
+                .get(&key)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|json| Intent::from_json(&json).ok())
+                .is_none_or(|i| i.is_settled());
+            if settled {
+                let _ = rt.store.delete(&key).await;
+                rt.published().await;
+            }
+        });
+    }
+
+    fn change(&self, key: String, f: impl FnOnce(&mut Intent, DateTime<Utc>) -> bool + 'static) {
+        let Some(rt) = self.runtime.get_value() else {
+            return;
+        };
+        spawn_local(async move {
+            let now = browser::now_utc();
+            let _ = rt
+                .store
+                .update(&key, |json| {
+                    let mut intent = Intent::from_json(json).ok()?;
+                    f(&mut intent, now).then(|| intent.to_json())
+                })
+                .await;
+            rt.published().await;
+        });
+    }
+}
+
+impl Runtime {
+    /// Re-reads the store into the views' signal. Unreadable records are deleted rather than
+    /// kept: they cannot be sent and may hold identity. Long-settled ones are forgotten.
+    async fn refresh(&self) {
+        let Ok(records) = self.store.all().await else {
+            return;
+        };
+        let now = browser::now_utc();
+        let mut intents = Vec::with_capacity(records.len());
+        for (key, json) in records {
+            match Intent::from_json(&json) {
+                Ok(i) if i.is_settled() && now - i.created_at() > KEEP_SETTLED => {
+                    let _ = self.store.delete(&key).await;
+                }
+                Ok(i) => intents.push(i),
+                Err(_) => {
+                    let _ = self.store.delete(&key).await;
+                }
+            }
+        }
+        intents.sort_by_key(|i| i.created_at());
+        if self.intents.with_untracked(|old| *old != intents) {
+            self.intents.set(intents);
+        }
+    }
+
+    /// After this tab changed the store: update the views, tell the other tabs, wake the sender.
+    async fn published(&self) {
+        self.refresh().await;
+        if let Some(c) = &self.channel {
+            let _ = c.post_message(&wasm_bindgen::JsValue::from_str("changed"));
+        }
+        let _ = self.wake.unbounded_send(());
+    }
+
+    /// Other tabs' changes, the network coming back and the patient returning to the page.
+    fn listen(self: &Rc<Self>) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let mut listeners = self._listeners.borrow_mut();
+        if let Some(channel) = &self.channel {
+            let rt = Rc::clone(self);
+            let on_message = Listener::new(move |_| {
+                let rt = Rc::clone(&rt);
+                spawn_local(async move {
+                    rt.refresh().await;
+                    let _ = rt.wake.unbounded_send(());
+                });
+            });
+            let _ = channel
+                .add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+            listeners.push(on_message);
+        }
+        for (target, event) in [
+            (
+                window.unchecked_ref::<web_sys::EventTarget>().clone(),
+                "online",
+            ),
+            (
+                window.unchecked_ref::<web_sys::EventTarget>().clone(),
+                "focus",
+            ),
+        ] {
+            let rt = Rc::clone(self);
+            let online = event == "online";
+            let on_event = Listener::new(move |_| {
+                let rt = Rc::clone(&rt);
+                spawn_local(async move { rt.wake_all(online).await });
+            });
+            let _ =
+                target.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
+            listeners.push(on_event);
+        }
+    }
+
+    /// Makes every queued intent due now (as far as the server's `Retry-After` allows).
+    async fn wake_all(&self, online: bool) {
+        let now = browser::now_utc();
+        let keys: Vec<String> = self.intents.with_untracked(|list| {
+            list.iter()
+                .filter(|i| matches!(i.state(), State::Queued { .. }))
+                .map(|i| i.key().as_str().to_string())
+                .collect()
+        });
+        if keys.is_empty() {
+            return;
+        }
+        for key in keys {
+            let _ = self
+                .store
+                .update(&key, |json| {
+                    let mut intent = Intent::from_json(json).ok()?;
+                    let woke = if online {
+                        intent.on_online(now)
+                    } else {
+                        intent.on_focus(now)
+                    };
+                    woke.ok().map(|()| intent.to_json())
+                })
+                .await;
+        }
+        self.published().await;
+    }
+
+    /// The sending loop of the one tab that holds the outbox lock.
+    async fn run(self: Rc<Self>, mut wake: mpsc::UnboundedReceiver<()>) {
+        // Whatever was in flight died with the page that sent it.
+        let now = browser::now_utc();
+        for (key, _) in self.store.all().await.unwrap_or_default() {
+            let _ = self
+                .store
+                .update(&key, |json| {
+                    let mut intent = Intent::from_json(json).ok()?;
+                    intent.on_reload(now).ok().map(|()| intent.to_json())
+                })
+                .await;
+        }
+        self.refresh().await;
+        loop {
+            let until = self.pass().await;
+            let ms = until.map_or(MAX_SLEEP_MS, |u| {
+                (u - browser::now_utc())
+                    .num_milliseconds()
+                    .clamp(0, MAX_SLEEP_MS)
+            });
+            if ms > 0 {
+                let sleep = Box::pin(browser::sleep(ms as i32));
+                futures::future::select(sleep, wake.next()).await;
+            }
+            // Several wake-ups while busy count as one.
+            while wake.try_recv().is_ok() {}
+        }
+    }
+
+    /// Drives every pending intent as far as it goes now; returns when the next one is due.
+    async fn pass(&self) -> Option<DateTime<Utc>> {
+        let keys: Vec<String> = self
+            .store
+            .all()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for key in keys {
+            // A send, a lost answer, a question by key and a resend is four exchanges; more in
+            // one pass would mean a server answering instantly and uselessly, so rest instead.
+            for _ in 0..6 {
+                match self.step(&key).await {
+                    Next::Again => continue,
+                    Next::WaitUntil(until) => {
+                        earliest = Some(earliest.map_or(until, |e| e.min(until)));
+                        break;
+                    }
+                    Next::Done => break,
+                }
+            }
+        }
+        earliest
+    }
+
+    /// Polls one intent and performs the exchange it asks for.
+    async fn step(&self, key: &str) -> Next {
+        let now = browser::now_utc();
+        let mut action = None;
+        let stored = self
+            .store
+            .update(key, |json| {
+                let mut intent = Intent::from_json(json).ok()?;
+                let before = intent.clone();
+                action = intent.poll(now);
+                if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
+                    // The store says "sending" before the request leaves: a reload in between
+                    // then asks by key instead of assuming nothing went out.
+                    intent.on_sent(now).ok()?;
+                }
+                (intent != before).then(|| intent.to_json())
+            })
+            .await;
+        if stored.is_err() {
+            // The store failed: sending now would leave a booking the device forgot it made.
+            return Next::WaitUntil(now + TimeDelta::seconds(30));
+        }
+        let result = match action {
+            None => return Next::Done,
+            Some(Action::Wait { until }) => return Next::WaitUntil(until),
+            Some(Action::Send { key, request }) => {
+                self.published().await;
+                self.api.book(request, key.as_str().to_string()).await
+            }
+            Some(Action::AskByKey { key }) => {
+                self.published().await;
+                self.api.booking_by_key(key.as_str()).await
+            }
+        };
+        match result {
+            Ok(booking) => self.settle_booked(key, booking).await,
+            Err(e) => {
+                let now = browser::now_utc();
+                let outcome = outcome_of(Err(e), now);
+                let jitter = js_sys::Math::random();
+                let _ = self
+                    .store
+                    .update(key, |json| {
+                        let mut intent = Intent::from_json(json).ok()?;
+                        intent
+                            .on_outcome(outcome, now, jitter)
+                            .ok()
+                            .map(|()| intent.to_json())
+                    })
+                    .await;
+                self.published().await;
+            }
+        }
+        Next::Again
+    }
+
+    /// A booking exists under `key`: record it on the device and settle the intent.
+    async fn settle_booked(&self, key: &str, booking: Booking) {
+        browser::remember_booking(BookingRecord::from(&booking));
+        // The masked patient is shown on this tab's ticket; it is never stored.
+        self.draft.last_booking.set(Some(booking.clone()));
+        let now = browser::now_utc();
+        let _ = self
+            .store
+            .update(key, |json| {
+                let mut intent = Intent::from_json(json).ok()?;
+                intent
+                    .on_outcome(Outcome::Booked(Box::new(booking)), now, 0.0)
+                    .ok()
+                    .map(|()| intent.to_json())
+            })
+            .await;
+        self.published().await;
+    }
+}
+
+enum Next {
+    Again,
+    WaitUntil(DateTime<Utc>),
+    Done,
+}
+
+/// What an adapter's answer means for an intent.
+pub fn outcome_of(result: Result<Booking, ApiError>, received_at: DateTime<Utc>) -> Outcome {
+    match result {
+        Ok(booking) => Outcome::Booked(Box::new(booking)),
+        Err(ApiError::Problem(p)) => Outcome::Refused(*p),
+        Err(ApiError::Server {
+            status,
+            retry_after,
+        }) if status >= 500 || status == 429 => Outcome::Transient {
+            retry_after: retry_after.and_then(|v| RetryAfter::parse(&v, received_at).ok()),
+        },
+        Err(ApiError::Server { status: 404, .. }) => Outcome::NotFoundByKey,
+        // A refusal without problem details: the machine asks the patient what to do.
+        Err(ApiError::Server { status, .. }) => Outcome::Refused(Problem {
+            type_uri: "about:blank".into(),
+            title: String::new(),
+            status,
+            detail: None,
+            errors: Vec::new(),
+            alternatives: Vec::new(),
+        }),
+        Err(ApiError::Timeout) => Outcome::TimedOut,
+        Err(ApiError::Network | ApiError::BadData(_)) => Outcome::Lost,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn outages_are_transient_and_keep_the_servers_retry_after_in_both_forms() {
+        let now = at("2026-11-22T08:00:00Z");
+        let seconds = outcome_of(
+            Err(ApiError::Server {
+                status: 503,
+                retry_after: Some("30".into()),
+            }),
+            now,
+        );
+        assert_eq!(
+            seconds,
+            Outcome::Transient {
+                retry_after: Some(RetryAfter::Seconds(30))
+            }
+        );
+        let date = outcome_of(
+            Err(ApiError::Server {
+                status: 429,
+                retry_after: Some("Sun, 22 Nov 2026 08:05:00 GMT".into()),
+            }),
+            now,
+        );
+        assert_eq!(
+            date,
+            Outcome::Transient {
+                retry_after: Some(RetryAfter::Date(at("2026-11-22T08:05:00Z")))
+            }
+        );
+        // A Retry-After that cannot be read falls back to the client's own backoff.
+        let junk = outcome_of(
+            Err(ApiError::Server {
+                status: 502,
+                retry_after: Some("soon".into()),
+            }),
+            now,
+        );
+        assert_eq!(junk, Outcome::Transient { retry_after: None });
+    }
+
+    #[test]
+    fn no_answer_is_never_taken_for_a_refusal() {
+        let now = at("2026-11-22T08:00:00Z");
+        assert_eq!(outcome_of(Err(ApiError::Timeout), now), Outcome::TimedOut);
+        assert_eq!(outcome_of(Err(ApiError::Network), now), Outcome::Lost);
+        assert_eq!(
+            outcome_of(Err(ApiError::BadData("<html>".into())), now),
+            Outcome::Lost
+        );
+    }
+
+    #[test]
+    fn refusals_without_problem_details_are_passed_on_with_their_status() {
+        let now = at("2026-11-22T08:00:00Z");
+        match outcome_of(
+            Err(ApiError::Server {
+                status: 418,
+                retry_after: None,
+            }),
+            now,
+        ) {
+            Outcome::Refused(p) => assert_eq!((p.status, p.kind()), (418, None)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            outcome_of(
+                Err(ApiError::Server {
+                    status: 404,
+                    retry_after: None
+                }),
+                now
+            ),
+            Outcome::NotFoundByKey
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Where booking intents wait: IndexedDB, so a reload or a killed tab loses nothing, or memory
+//! when the browser refuses storage (private windows, partitioned frames) or the mode forbids it.
+//!
+//! Each record is an intent's own JSON under its idempotency key. Every operation is one short
+//! transaction that only touches the database: nothing here awaits the network.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
+use wasm_bindgen::JsValue;
+
+const DB_NAME: &str = "fairslot";
+const DB_VERSION: u32 = 1;
+const OUTBOX: &str = "outbox";
+
+/// Why the store could not do what was asked. The text never quotes a stored value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the device's storage failed: {0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    pub fn not_ready() -> Self {
+        Self("the outbox is still opening".into())
+    }
+}
+
+impl From<idb::Error> for StoreError {
+    fn from(e: idb::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+pub enum Store {
+    Durable(Database),
+    Memory(RefCell<BTreeMap<String, String>>),
+}
+
+impl Store {
+    /// Opens the device's outbox; `None` when the browser has no usable IndexedDB.
+    pub async fn open_durable() -> Option<Store> {
+        let factory = Factory::new().ok()?;
+        let mut request = factory.open(DB_NAME, Some(DB_VERSION)).ok()?;
+        request.on_upgrade_needed(|event| {
+            if let Ok(db) = event.database()
+                && !db.store_names().iter().any(|n| n == OUTBOX)
+            {
+                let _ = db.create_object_store(OUTBOX, ObjectStoreParams::new());
+            }
+        });
+        let db = request.await.ok()?;
+        // A store missing after a successful open means the upgrade failed half-way.
+        db.store_names()
+            .iter()
+            .any(|n| n == OUTBOX)
+            .then_some(Store::Durable(db))
+    }
+
+    pub fn memory() -> Store {
+        Store::Memory(RefCell::new(BTreeMap::new()))
+    }
+
+    pub fn is_durable(&self) -> bool {
+        matches!(self, Store::Durable(_))
+    }
+
+    /// Every record, as `(key, json)`.
+    pub async fn all(&self) -> Result<Vec<(String, String)>, StoreError> {
+        match self {
+            Store::Memory(map) => Ok(map
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()),
+            Store::Durable(db) => {
+                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+                let store = tx.object_store(OUTBOX)?;
+                let keys = store.get_all_keys(None, None)?.await?;
+                let values = store.get_all(None, None)?.await?;
+                Ok(keys
+                    .into_iter()
+                    .zip(values)
+                    .filter_map(|(k, v)| Some((k.as_string()?, v.as_string()?)))
+                    .collect())
+            }
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Store::Memory(map) => Ok(map.borrow().get(key).cloned()),
+            Store::Durable(db) => {
+                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+                let value = tx
+                    .object_store(OUTBOX)?
+                    .get(JsValue::from_str(key))?
+                    .await?;
+                Ok(value.and_then(|v| v.as_string()))
+            }
+        }
+    }
+
+    /// Writes a record and waits until the write is committed.
+    pub async fn put(&self, key: &str, json: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(map) => {
+                map.borrow_mut().insert(key.to_string(), json.to_string());
+                Ok(())
+            }
+            Store::Durable(db) => {
+                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+                tx.object_store(OUTBOX)?
+                    .put(&JsValue::from_str(json), Some(&JsValue::from_str(key)))?
+                    .await?;
+                committed(tx).await
+            }
+        }
+    }
+
+    /// Reads, changes and writes one record in a single transaction, so two tabs acting on the
+    /// same intent cannot overwrite each other. `change` returns the new JSON, or `None` to leave
+    /// the record as it was. Returns the record as it is afterwards.
+    pub async fn update(
+        &self,
+        key: &str,
+        change: impl FnOnce(&str) -> Option<String>,
+    ) -> Result<Option<String>, StoreError> {
+        match self {
+            Store::Memory(map) => {
+                let mut map = map.borrow_mut();
+                let Some(old) = map.get(key) else {
+                    return Ok(None);
+                };
+                if let Some(new) = change(old) {
+                    map.insert(key.to_string(), new);
+                }
+                Ok(map.get(key).cloned())
+            }
+            Store::Durable(db) => {
+                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+                let store = tx.object_store(OUTBOX)?;
+                let id = JsValue::from_str(key);
+                let Some(old) = store.get(id.clone())?.await?.and_then(|v| v.as_string()) else {
+                    return Ok(None);
+                };
+                let after = match change(&old) {
+                    Some(new) => {
+                        store.put(&JsValue::from_str(&new), Some(&id))?.await?;
+                        new
+                    }
+                    None => old,
+                };
+                committed(tx).await?;
+                Ok(Some(after))
+            }
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(map) => {
+                map.borrow_mut().remove(key);
+                Ok(())
+            }
+            Store::Durable(db) => {
+                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+                tx.object_store(OUTBOX)?
+                    .delete(JsValue::from_str(key))?
+                    .await?;
+                committed(tx).await
+            }
+        }
+    }
+}
+
+/// Waits for a read-write transaction to commit; an abort is an error.
+async fn committed(tx: idb::Transaction) -> Result<(), StoreError> {
+    if tx.commit()?.await?.is_committed() {
+        Ok(())
+    } else {
+        Err(StoreError("the write was aborted".into()))
+    }
+}
