@@ -84,6 +84,8 @@ pub struct Config {
     pub adapter: AdapterKind,
     /// API roots in failover order, without a trailing slash.
     pub base_urls: Vec<String>,
+    /// How long one request may take before it counts as unanswered (`api.timeout_ms`).
+    pub timeout_ms: u32,
     pub channel: String,
     pub locale: Locale,
     pub mode: Mode,
@@ -131,6 +133,9 @@ impl fmt::Display for ConfigError {
 }
 
 const ADAPTERS: &[&str] = &["native", "fhir"];
+/// Per-request timeout when the config names none: long enough for a slow hospital system on a
+/// mobile network, short enough that a patient is told rather than left looking at a spinner.
+pub const DEFAULT_TIMEOUT_MS: u32 = 12_000;
 const MODES: &[&str] = &["phone", "kiosk", "embed"];
 const LOCALES: &[&str] = &["zh-CN", "en"];
 
@@ -349,6 +354,13 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
             })
         });
 
+    let timeout_ms = match api.and_then(|a| a.get("timeout_ms")) {
+        None | Some(Value::Null) => Some(DEFAULT_TIMEOUT_MS),
+        v => w
+            .integer(v, "api.timeout_ms", 1_000, 120_000)
+            .map(|ms| ms as u32),
+    };
+
     let channel = w
         .string(root.get("channel"), "channel", true)
         .and_then(|c| {
@@ -421,20 +433,24 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
         .string(root.get("hospital"), "hospital", false)
         .map(str::to_string);
 
-    match (adapter, base_urls, channel, locale, mode) {
-        (Some(adapter), Some(base_urls), Some(channel), Some(locale), Some(mode))
-            if w.errors.is_empty() =>
-        {
-            Ok(Config {
-                adapter,
-                base_urls,
-                channel,
-                locale,
-                mode,
-                theme,
-                hospital,
-            })
-        }
+    match (adapter, base_urls, timeout_ms, channel, locale, mode) {
+        (
+            Some(adapter),
+            Some(base_urls),
+            Some(timeout_ms),
+            Some(channel),
+            Some(locale),
+            Some(mode),
+        ) if w.errors.is_empty() => Ok(Config {
+            adapter,
+            base_urls,
+            timeout_ms,
+            channel,
+            locale,
+            mode,
+            theme,
+            hospital,
+        }),
         _ => Err(w.errors),
     }
 }
@@ -511,6 +527,35 @@ mod tests {
         assert_eq!(c.locale, Locale::En);
         assert_eq!(c.mode, Mode::Kiosk { idle_seconds: 90 });
         assert_eq!(c.theme.css_properties().len(), 3);
+    }
+
+    #[test]
+    fn the_request_timeout_has_a_default_and_bounds() {
+        let with = |t: &str| {
+            format!(r#"{{"api":{{"kind":"native","base_urls":["/api/v1"]{t}}},"channel":"c1"}}"#)
+        };
+        assert_eq!(parse(&with("")).unwrap().timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(
+            parse(&with(r#","timeout_ms":2500"#)).unwrap().timeout_ms,
+            2_500
+        );
+        assert_eq!(
+            fields(&with(r#","timeout_ms":50"#)),
+            [(
+                "api.timeout_ms".to_string(),
+                ConfigProblem::OutOfRange {
+                    min: 1_000,
+                    max: 120_000
+                }
+            )]
+        );
+        assert_eq!(
+            fields(&with(r#","timeout_ms":"12s""#)),
+            [(
+                "api.timeout_ms".to_string(),
+                ConfigProblem::WrongType("integer")
+            )]
+        );
     }
 
     #[test]

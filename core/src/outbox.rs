@@ -176,8 +176,11 @@ impl fmt::Debug for Pending {
 
 /// Where an intent stands. Only the first three are pending; the rest are settled and produce no
 /// further exchanges.
+///
+/// Stored externally tagged (`{"queued": {…}}`): an internally tagged enum makes serde buffer
+/// the value first, and that machinery costs the download tens of kilobytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Waiting until `due` to make the `next` exchange.
     Queued {
@@ -227,7 +230,7 @@ impl State {
 
 /// Why the patient is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Attention {
     /// The retry budget is spent; `last` says what kept going wrong.
     OutOfRetries { last: Trouble },
@@ -1586,7 +1589,7 @@ mod tests {
             assert_eq!(Intent::from_json(&i.to_json()), Ok(i), "{s}");
         }
         let json = in_state("attention").to_json();
-        assert!(json.contains(r#""kind":"needs-attention""#), "{json}");
+        assert!(json.contains(r#""needs-attention":{"#), "{json}");
     }
 
     #[test]
@@ -1602,7 +1605,7 @@ mod tests {
             "42",
             r#"{"v":1}"#,
             r#"{"v":"1"}"#,
-            &good.replace(r#""kind":"queued""#, r#""kind":"teleported""#),
+            &good.replace(r#""queued":{"#, r#""teleported":{"#),
             &good.replace(key().as_str(), "short"),
             &good.replace(r#""consent":true"#, r#""consent":"yes""#),
             &good.replace(r#""next":"ask-by-key""#, r#""next":"fax""#),

@@ -45,8 +45,8 @@ async function remaining(request: APIRequestContext, slotId: string): Promise<nu
 }
 
 /** Opens the booking page of a slot and fills in the patient, up to the review step. */
-async function upToReview(page: Page, slot: Slot) {
-  await page.goto(`${base}/hospitals/h1/departments/h1-cardio/doctors/${DOCTOR}/book/${slot.id}?lang=en`);
+async function upToReview(page: Page, slot: Slot, doctor = DOCTOR, at = base) {
+  await page.goto(`${at}/hospitals/h1/departments/h1-cardio/doctors/${doctor}/book/${slot.id}?lang=en`);
   await expect(page.getByRole('timer')).toBeVisible();
   await page.getByLabel('Full name').fill('Li Lei');
   await page.getByLabel('Document number').fill(ID);
@@ -229,4 +229,124 @@ test('two tabs never both send, and a closed tab\'s booking is carried on by the
   expect(new Set([...fromFirst, ...fromOther]).size).toBe(1);
   expect(await bookedUnder(request, fromFirst[0])).toBe(200);
   expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+/** Serves the page a config of the test's own (same API, other settings). */
+async function withConfig(page: Page, api: Record<string, unknown>) {
+  await page.route('**/config.json', (route) =>
+    route.fulfill({
+      contentType: 'application/json',
+      body: JSON.stringify({ api: { kind: 'native', base_urls: ['/api/v1'], ...api }, channel: 'web', locale: 'en' }),
+    }),
+  );
+}
+
+test('a server slower than the app\'s timeout: the app asks by key and the booking is made once', async ({ page, request }) => {
+  test.setTimeout(60_000);
+  await withConfig(page, { timeout_ms: 2000 });
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const keys = bookingPosts(page);
+  await setFaults(request, 'latency=3s');
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toContainText('no answer from the booking service', { timeout: 10_000 });
+  await request.delete(`${base}/api/v1/_faults`);
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 30_000 });
+  expect(new Set(keys).size).toBe(1);
+  expect(await bookedUnder(request, keys[0])).toBe(200);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+test('the first API endpoint down: the booking goes through the next one', async ({ page, request }) => {
+  await withConfig(page, { base_urls: ['http://127.0.0.1:9/api/v1', '/api/v1'] });
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const keys = bookingPosts(page);
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 20_000 });
+  expect(await bookedUnder(request, keys[0])).toBe(200);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+test('closed with a booking waiting and opened again: it carries on and settles', async ({ page, context, request }) => {
+  const slot = await nextSlot(request);
+  const before = await remaining(request, slot.id);
+  await upToReview(page, slot);
+  const keys: string[] = [];
+  context.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/api/v1/bookings')) keys.push(r.headers()['idempotency-key']);
+  });
+  await context.route('**/api/v1/bookings', (route) => route.abort('connectionreset'));
+  await context.route('**/api/v1/bookings/by-key/**', (route) => route.abort('connectionreset'));
+  await page.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(waiting(page)).toBeVisible();
+  await page.close();
+
+  await context.unroute('**/api/v1/bookings');
+  await context.unroute('**/api/v1/bookings/by-key/**');
+  const again = await context.newPage();
+  await again.goto(`${base}/?lang=en`);
+  await expect(banner(again)).toContainText('Booking confirmed, code', { timeout: 20_000 });
+  expect(new Set(keys).size).toBe(1);
+  expect(await bookedUnder(request, keys[0])).toBe(200);
+  expect(await remaining(request, slot.id)).toBe(before - 1);
+});
+
+test('random failures and dropped answers, seeded: every booking ends confirmed exactly once', async ({ page, request }, info) => {
+  test.setTimeout(90_000);
+  // A different seed for each repetition (npx playwright test --repeat-each=N).
+  const seed = Number(process.env.FAIRSLOT_FAULT_SEED ?? 1) + info.repeatEachIndex;
+  for (let round = 0; round < 2; round++) {
+    const slot = await nextSlot(request);
+    const before = await remaining(request, slot.id);
+    await upToReview(page, slot);
+    const keys = bookingPosts(page);
+    await setFaults(request, `error_rate=0.4,drop_after_commit=0.5,seed=${seed * 10 + round}`);
+    await page.getByRole('button', { name: 'Confirm booking' }).click();
+    await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 60_000 });
+    await request.delete(`${base}/api/v1/_faults`);
+    expect(new Set(keys).size, `seed ${seed}`).toBe(1);
+    expect(await bookedUnder(request, keys[0])).toBe(200);
+    expect(await remaining(request, slot.id), `seed ${seed}`).toBe(before - 1);
+  }
+});
+
+test.describe('with holds of three seconds', () => {
+  let short: OwnServer;
+  test.beforeAll(async () => {
+    short = await startServer(['--hold-seconds', '3']);
+  });
+  test.afterAll(() => short?.stop());
+
+  test('the slot taken by someone else while the patient was offline: told so, with other slots', async ({ page, context, request }) => {
+    const doctor = 'h1-cardio-3'; // one place per slot
+    const schedule = (await (await request.get(`${short.base}/api/v1/schedules?doctor=${doctor}&days=14`)).json()) as Schedule;
+    const slot = schedule.sessions
+      .filter((s) => s.status === 'open')
+      .flatMap((s) => s.slots)
+      .find((x) => x.remaining === 1 && Date.parse(x.start) > Date.now() + 26 * 3_600_000)!;
+    await upToReview(page, slot, doctor, short.base);
+    const keys = bookingPosts(page);
+    await context.setOffline(true);
+    await page.getByRole('button', { name: 'Confirm booking' }).click();
+    await expect(waiting(page)).toBeVisible();
+    // The hold runs out and another patient books the last place.
+    await page.waitForTimeout(3_500);
+    const other = await request.post(`${short.base}/api/v1/bookings`, {
+      headers: { 'Idempotency-Key': `someone-else-${slot.id}` },
+      data: { slot_id: slot.id, patient: { name: '韩梅梅', document_kind: 'passport', document_number: 'E12345678', phone: '13912345678', relationship: 'self', consent: true } },
+    });
+    expect(other.status()).toBe(201);
+
+    await context.setOffline(false);
+    const refusal = page.getByRole('alert');
+    await expect(refusal).toContainText('This slot has just been taken', { timeout: 20_000 });
+    expect(await refusal.locator('a.alternative').count()).toBeGreaterThan(0);
+    expect(new Set(keys).size).toBe(1);
+    expect((await request.get(`${short.base}/api/v1/bookings/by-key/${keys[0]}`)).status()).toBe(404);
+    // Refused for good: nothing of the patient is left in the outbox.
+    expect((await outboxRecords(page)).some((r) => r.includes(ID))).toBe(false);
+  });
 });

@@ -14,9 +14,6 @@ use std::time::Duration;
 
 use super::ApiError;
 
-/// How long a request may take before the patient is told and another endpoint is tried.
-const TIMEOUT: Duration = Duration::from_secs(12);
-
 /// How long an endpoint that answered while the first one failed stays first. After that the
 /// first endpoint, the deployment's preferred one, gets its turn again.
 const REMEMBER_HEALTHY_MS: u64 = 5 * 60 * 1000;
@@ -34,16 +31,19 @@ struct Outgoing<'a> {
 pub struct Transport {
     base_urls: Vec<String>,
     channel: String,
+    /// How long a request may take before it counts as unanswered and the next endpoint is tried.
+    timeout: Duration,
     preferred: AtomicUsize,
     /// Device time (ms) until which `preferred` stands.
     preferred_until: AtomicU64,
 }
 
 impl Transport {
-    pub fn new(base_urls: Vec<String>, channel: String) -> Self {
+    pub fn new(base_urls: Vec<String>, channel: String, timeout: Duration) -> Self {
         Self {
             base_urls,
             channel,
+            timeout,
             preferred: AtomicUsize::new(0),
             preferred_until: AtomicU64::new(0),
         }
@@ -135,7 +135,7 @@ impl Transport {
                     timed_out.set(true);
                     controller.abort();
                 },
-                TIMEOUT,
+                self.timeout,
             )
             .ok()
         };

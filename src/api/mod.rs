@@ -102,7 +102,11 @@ impl ApiError {
 
 /// Builds the backend named by the config. `Err` names an adapter this build cannot use yet.
 pub fn from_config(config: &Config) -> Result<Api, AdapterKind> {
-    let transport = Transport::new(config.base_urls.clone(), config.channel.clone());
+    let transport = Transport::new(
+        config.base_urls.clone(),
+        config.channel.clone(),
+        std::time::Duration::from_millis(config.timeout_ms.into()),
+    );
     match config.adapter {
         AdapterKind::Native => Ok(Arc::new(NativeApi::new(transport))),
         AdapterKind::Fhir => Err(AdapterKind::Fhir),
