@@ -176,7 +176,9 @@ impl Outbox {
         });
     }
 
-    fn change(&self, key: String, f: impl FnOnce(&mut Intent, DateTime<Utc>) -> bool + 'static) {
+    /// Applies one of the patient's choices to the stored intent. A plain function pointer keeps
+    /// one copy of this in the download for all of them.
+    fn change(self, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
         let Some(rt) = self.runtime.get_value() else {
             return;
         };
@@ -184,10 +186,13 @@ impl Outbox {
             let now = browser::now_utc();
             let _ = rt
                 .store
-                .update(&key, |json| {
-                    let mut intent = Intent::from_json(json).ok()?;
-                    f(&mut intent, now).then(|| intent.to_json())
-                })
+                .update(
+                    &key,
+                    Box::new(|json| {
+                        let mut intent = Intent::from_json(json).ok()?;
+                        f(&mut intent, now).then(|| intent.to_json())
+                    }),
+                )
                 .await;
             rt.published().await;
         });
@@ -285,15 +290,18 @@ impl Runtime {
         for key in keys {
             let _ = self
                 .store
-                .update(&key, |json| {
-                    let mut intent = Intent::from_json(json).ok()?;
-                    let woke = if online {
-                        intent.on_online(now)
-                    } else {
-                        intent.on_focus(now)
-                    };
-                    woke.ok().map(|()| intent.to_json())
-                })
+                .update(
+                    &key,
+                    Box::new(|json| {
+                        let mut intent = Intent::from_json(json).ok()?;
+                        let woke = if online {
+                            intent.on_online(now)
+                        } else {
+                            intent.on_focus(now)
+                        };
+                        woke.ok().map(|()| intent.to_json())
+                    }),
+                )
                 .await;
         }
         self.published().await;
@@ -306,10 +314,13 @@ impl Runtime {
         for (key, _) in self.store.all().await.unwrap_or_default() {
             let _ = self
                 .store
-                .update(&key, |json| {
-                    let mut intent = Intent::from_json(json).ok()?;
-                    intent.on_reload(now).ok().map(|()| intent.to_json())
-                })
+                .update(
+                    &key,
+                    Box::new(|json| {
+                        let mut intent = Intent::from_json(json).ok()?;
+                        intent.on_reload(now).ok().map(|()| intent.to_json())
+                    }),
+                )
                 .await;
         }
         self.refresh().await;
@@ -363,17 +374,20 @@ impl Runtime {
         let mut action = None;
         let stored = self
             .store
-            .update(key, |json| {
-                let mut intent = Intent::from_json(json).ok()?;
-                let before = intent.clone();
-                action = intent.poll(now);
-                if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
-                    // The store says "sending" before the request leaves: a reload in between
-                    // then asks by key instead of assuming nothing went out.
-                    intent.on_sent(now).ok()?;
-                }
-                (intent != before).then(|| intent.to_json())
-            })
+            .update(
+                key,
+                Box::new(|json| {
+                    let mut intent = Intent::from_json(json).ok()?;
+                    let before = intent.clone();
+                    action = intent.poll(now);
+                    if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
+                        // The store says "sending" before the request leaves: a reload in between
+                        // then asks by key instead of assuming nothing went out.
+                        intent.on_sent(now).ok()?;
+                    }
+                    (intent != before).then(|| intent.to_json())
+                }),
+            )
             .await;
         if stored.is_err() {
             // The store failed: sending now would leave a booking the device forgot it made.
@@ -399,13 +413,16 @@ impl Runtime {
                 let jitter = js_sys::Math::random();
                 let _ = self
                     .store
-                    .update(key, |json| {
-                        let mut intent = Intent::from_json(json).ok()?;
-                        intent
-                            .on_outcome(outcome, now, jitter)
-                            .ok()
-                            .map(|()| intent.to_json())
-                    })
+                    .update(
+                        key,
+                        Box::new(|json| {
+                            let mut intent = Intent::from_json(json).ok()?;
+                            intent
+                                .on_outcome(outcome, now, jitter)
+                                .ok()
+                                .map(|()| intent.to_json())
+                        }),
+                    )
                     .await;
                 self.published().await;
             }
@@ -421,13 +438,16 @@ impl Runtime {
         let now = browser::now_utc();
         let _ = self
             .store
-            .update(key, |json| {
-                let mut intent = Intent::from_json(json).ok()?;
-                intent
-                    .on_outcome(Outcome::Booked(Box::new(booking)), now, 0.0)
-                    .ok()
-                    .map(|()| intent.to_json())
-            })
+            .update(
+                key,
+                Box::new(|json| {
+                    let mut intent = Intent::from_json(json).ok()?;
+                    intent
+                        .on_outcome(Outcome::Booked(Box::new(booking)), now, 0.0)
+                        .ok()
+                        .map(|()| intent.to_json())
+                }),
+            )
             .await;
         self.published().await;
     }

@@ -25,11 +25,16 @@ impl StoreError {
     }
 }
 
+/// Which operation failed is all the app acts on; the browser's own wording of the failure
+/// would only add its formatting code to the download.
 impl From<idb::Error> for StoreError {
-    fn from(e: idb::Error) -> Self {
-        Self(e.to_string())
+    fn from(_: idb::Error) -> Self {
+        Self("IndexedDB refused the operation".into())
     }
 }
+
+/// A change to one stored record: the new JSON from the old, or `None` to leave it.
+pub type Change<'a> = Box<dyn FnOnce(&str) -> Option<String> + 'a>;
 
 pub enum Store {
     Durable(Database),
@@ -120,10 +125,12 @@ impl Store {
     /// Reads, changes and writes one record in a single transaction, so two tabs acting on the
     /// same intent cannot overwrite each other. `change` returns the new JSON, or `None` to leave
     /// the record as it was. Returns the record as it is afterwards.
+    ///
+    /// `change` is boxed so this function exists once in the download, not once per caller.
     pub async fn update(
         &self,
         key: &str,
-        change: impl FnOnce(&str) -> Option<String>,
+        change: Change<'_>,
     ) -> Result<Option<String>, StoreError> {
         match self {
             Store::Memory(map) => {

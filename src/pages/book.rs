@@ -231,12 +231,15 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     .map(|i| i.key().as_str().to_string())
             });
             match pending {
-                Some(key) => intent_key.set(Some(key)),
+                Some(key) => {
+                    // This page shows it in full; the banner leaves it out until the page goes.
+                    outbox.shown_here.set(Some(key.clone()));
+                    intent_key.set(Some(key));
+                }
                 None => take_hold(),
             }
         });
     }
-    Effect::new(move |_| outbox.shown_here.set(intent_key.get()));
     on_cleanup(move || outbox.shown_here.set(None));
 
     // The countdown follows the server's clock: only device-clock differences are used.
@@ -260,7 +263,9 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     });
     Effect::new(move |_| {
         let busy = saving.get() || in_outbox.get();
-        if remaining_secs.get() == Some(0) && !busy {
+        // A refusal that came meanwhile says more than "the hold ran out".
+        let held = matches!(hold.get_untracked(), HoldState::Held { .. });
+        if remaining_secs.get() == Some(0) && !busy && held {
             hold.set(HoldState::Expired);
         }
     });
@@ -315,6 +320,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             };
             failure.set(None);
             saving.set(true);
+            outbox.shown_here.set(Some(key.as_str().to_string()));
             intent_key.set(Some(key.as_str().to_string()));
             spawn_local(async move {
                 if outbox.submit(new_intent).await.is_err() {
