@@ -10,7 +10,7 @@ use leptos_router::path;
 use crate::api::{self, provide_api};
 use crate::booking::{provide_draft, use_draft};
 use crate::browser;
-use crate::components::{LangSwitch, OutboxBanner};
+use crate::components::{LangSwitch, OutboxBanner, StaleNotice};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
 use crate::pages::{
@@ -183,6 +183,7 @@ fn Shell(config: Config) -> impl IntoView {
                 </nav>
             </header>
             <main id="main" class="page" tabindex="-1">
+                <StaleNotice />
                 <OutboxBanner />
                 <FlatRoutes fallback=NotFound>
                     <Route path=path!("") view=HospitalsPage />
@@ -217,6 +218,7 @@ fn FocusOnNavigate() -> impl IntoView {
         let path = location.pathname.get();
         if previous.is_some_and(|p| p != path) {
             browser::focus("main");
+            crate::offline::reads::on_navigate();
         }
         path
     });

@@ -219,3 +219,11 @@ pub fn register_service_worker() {
         let _ = window.navigator().service_worker().register("/sw.js");
     }
 }
+
+/// `HH:MM` of an instant on the device's own clock, for "as of" labels of data kept on the device.
+pub fn local_hhmm(at: DateTime<Utc>) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        at.timestamp_millis() as f64
+    ));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}

@@ -53,6 +53,9 @@ pub trait BookingApi: Send + Sync {
     /// A booking by its code, proven by the last four characters of the document.
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
+    /// The body of a public read by its path, straight from the network: how the read cache
+    /// refreshes what it showed from the device.
+    fn read_raw(&self, path: &str) -> ApiFuture<'_, String>;
 }
 
 /// The configured backend, shared by every view.

@@ -5,7 +5,7 @@ mod outbox;
 mod remote;
 
 pub use day_strip::DayStrip;
-pub use outbox::{IntentStatus, OutboxBanner};
+pub use outbox::{IntentStatus, OutboxBanner, StaleNotice};
 pub use remote::{EmptyState, remote_view};
 
 use fairslot_core::config::Locale;

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::api::ApiError;
+use crate::browser;
 use crate::i18n::{Msg, use_i18n};
 use crate::offline::{Outbox, use_outbox};
 
@@ -327,5 +328,32 @@ pub fn OutboxBanner() -> impl IntoView {
                 </ul>
             </aside>
         </Show>
+    }
+}
+
+/// Says when what is on screen came from the device rather than the service: how old it is,
+/// and that places left may have changed. Booking itself always asks the service.
+#[component]
+pub fn StaleNotice() -> impl IntoView {
+    let i18n = use_i18n();
+    let outbox = use_outbox();
+    Effect::new(move |_| {
+        let stale = outbox.staleness.get().as_of.is_some();
+        browser::set_root_attribute("data-stale", if stale { "true" } else { "false" });
+    });
+    move || {
+        let staleness = outbox.staleness.get();
+        let as_of = staleness.as_of?;
+        let time = browser::local_hhmm(as_of);
+        let msg = if staleness.offline {
+            Msg::StaleOffline
+        } else {
+            Msg::StaleUpdating
+        };
+        Some(view! {
+            <p class="stale-notice" role="status" data-offline=staleness.offline.to_string()>
+                {move || i18n.fmt(msg, &time)}
+            </p>
+        })
     }
 }

@@ -6,6 +6,7 @@
 //! the machine asks for, and publishes every change to the views and to the device's other tabs.
 
 mod lock;
+pub mod reads;
 mod store;
 
 use std::cell::RefCell;
@@ -45,13 +46,15 @@ pub struct Outbox {
     pub durable: RwSignal<bool>,
     /// The intent the current page shows in full, which the banner then leaves out.
     pub shown_here: RwSignal<Option<String>>,
+    /// How old the browse data on screen is, when it came from the device's cache.
+    pub staleness: RwSignal<reads::Staleness>,
     runtime: StoredValue<Option<Rc<Runtime>>, LocalStorage>,
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
 struct Runtime {
-    store: Store,
+    store: Rc<Store>,
     api: Api,
     draft: Draft,
     intents: RwSignal<Vec<Intent>>,
@@ -69,8 +72,10 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         ready: RwSignal::new(false),
         durable: RwSignal::new(!memory_only),
         shown_here: RwSignal::new(None),
+        staleness: RwSignal::new(reads::Staleness::default()),
         runtime: StoredValue::new_local(None),
     };
+    let revision = RwSignal::new(0);
     provide_context(outbox);
     spawn_local(async move {
         let store = if memory_only {
@@ -79,6 +84,8 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
             Store::open_durable().await.unwrap_or_else(Store::memory)
         };
         outbox.durable.set(store.is_durable());
+        let store = Rc::new(store);
+        reads::install(Rc::clone(&store), api.clone(), revision, outbox.staleness);
         let (wake, wake_rx) = mpsc::unbounded();
         let channel = web_sys::BroadcastChannel::new(CHANNEL_NAME).ok();
         let runtime = Rc::new(Runtime {
@@ -266,6 +273,9 @@ impl Runtime {
             let rt = Rc::clone(self);
             let online = event == "online";
             let on_event = Listener::new(move |_| {
+                if online {
+                    reads::on_online();
+                }
                 let rt = Rc::clone(&rt);
                 spawn_local(async move { rt.wake_all(online).await });
             });

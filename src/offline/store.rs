@@ -11,8 +11,11 @@ use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "fairslot";
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
+/// Booking intents, by idempotency key.
 const OUTBOX: &str = "outbox";
+/// Cached public reads (hospitals, departments, doctors, schedules), by API path.
+const READS: &str = "reads";
 
 /// Why the store could not do what was asked. The text never quotes a stored value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +41,10 @@ pub type Change<'a> = Box<dyn FnOnce(&str) -> Option<String> + 'a>;
 
 pub enum Store {
     Durable(Database),
-    Memory(RefCell<BTreeMap<String, String>>),
+    Memory {
+        outbox: RefCell<BTreeMap<String, String>>,
+        reads: RefCell<BTreeMap<String, String>>,
+    },
 }
 
 impl Store {
@@ -47,22 +53,28 @@ impl Store {
         let factory = Factory::new().ok()?;
         let mut request = factory.open(DB_NAME, Some(DB_VERSION)).ok()?;
         request.on_upgrade_needed(|event| {
-            if let Ok(db) = event.database()
-                && !db.store_names().iter().any(|n| n == OUTBOX)
-            {
-                let _ = db.create_object_store(OUTBOX, ObjectStoreParams::new());
+            if let Ok(db) = event.database() {
+                for name in [OUTBOX, READS] {
+                    if !db.store_names().iter().any(|n| n == name) {
+                        let _ = db.create_object_store(name, ObjectStoreParams::new());
+                    }
+                }
             }
         });
         let db = request.await.ok()?;
         // A store missing after a successful open means the upgrade failed half-way.
-        db.store_names()
+        let names = db.store_names();
+        [OUTBOX, READS]
             .iter()
-            .any(|n| n == OUTBOX)
+            .all(|name| names.iter().any(|n| n == name))
             .then_some(Store::Durable(db))
     }
 
     pub fn memory() -> Store {
-        Store::Memory(RefCell::new(BTreeMap::new()))
+        Store::Memory {
+            outbox: RefCell::new(BTreeMap::new()),
+            reads: RefCell::new(BTreeMap::new()),
+        }
     }
 
     pub fn is_durable(&self) -> bool {
@@ -72,7 +84,7 @@ impl Store {
     /// Every record, as `(key, json)`.
     pub async fn all(&self) -> Result<Vec<(String, String)>, StoreError> {
         match self {
-            Store::Memory(map) => Ok(map
+            Store::Memory { outbox: map, .. } => Ok(map
                 .borrow()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
@@ -92,32 +104,58 @@ impl Store {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        match self {
-            Store::Memory(map) => Ok(map.borrow().get(key).cloned()),
-            Store::Durable(db) => {
-                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
-                let value = tx
-                    .object_store(OUTBOX)?
-                    .get(JsValue::from_str(key))?
-                    .await?;
-                Ok(value.and_then(|v| v.as_string()))
-            }
-        }
+        self.get_in(OUTBOX, key).await
     }
 
     /// Writes a record and waits until the write is committed.
     pub async fn put(&self, key: &str, json: &str) -> Result<(), StoreError> {
+        self.put_in(OUTBOX, key, json).await
+    }
+
+    /// A cached read, as stored by [`Store::put_read`].
+    pub async fn get_read(&self, path: &str) -> Result<Option<String>, StoreError> {
+        self.get_in(READS, path).await
+    }
+
+    pub async fn put_read(&self, path: &str, value: &str) -> Result<(), StoreError> {
+        self.put_in(READS, path, value).await
+    }
+
+    fn memory_map(&self, name: &str) -> Option<&RefCell<BTreeMap<String, String>>> {
         match self {
-            Store::Memory(map) => {
-                map.borrow_mut().insert(key.to_string(), json.to_string());
-                Ok(())
-            }
+            Store::Memory { outbox, .. } if name == OUTBOX => Some(outbox),
+            Store::Memory { reads, .. } => Some(reads),
+            Store::Durable(_) => None,
+        }
+    }
+
+    async fn get_in(&self, name: &str, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
             Store::Durable(db) => {
-                let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
-                tx.object_store(OUTBOX)?
-                    .put(&JsValue::from_str(json), Some(&JsValue::from_str(key)))?
+                let tx = db.transaction(&[name], TransactionMode::ReadOnly)?;
+                let value = tx.object_store(name)?.get(JsValue::from_str(key))?.await?;
+                Ok(value.and_then(|v| v.as_string()))
+            }
+            memory => Ok(memory
+                .memory_map(name)
+                .and_then(|m| m.borrow().get(key).cloned())),
+        }
+    }
+
+    async fn put_in(&self, name: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Durable(db) => {
+                let tx = db.transaction(&[name], TransactionMode::ReadWrite)?;
+                tx.object_store(name)?
+                    .put(&JsValue::from_str(value), Some(&JsValue::from_str(key)))?
                     .await?;
                 committed(tx).await
+            }
+            memory => {
+                if let Some(m) = memory.memory_map(name) {
+                    m.borrow_mut().insert(key.to_string(), value.to_string());
+                }
+                Ok(())
             }
         }
     }
@@ -133,7 +171,7 @@ impl Store {
         change: Change<'_>,
     ) -> Result<Option<String>, StoreError> {
         match self {
-            Store::Memory(map) => {
+            Store::Memory { outbox: map, .. } => {
                 let mut map = map.borrow_mut();
                 let Some(old) = map.get(key) else {
                     return Ok(None);
@@ -165,7 +203,7 @@ impl Store {
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
-            Store::Memory(map) => {
+            Store::Memory { outbox: map, .. } => {
                 map.borrow_mut().remove(key);
                 Ok(())
             }

@@ -31,6 +31,8 @@ pub fn DepartmentPage() -> impl IntoView {
     let hospital_id = hospital_param();
     let department_id = param("department");
     let data = LocalResource::new(move || {
+        // Shown from the device at once when seen before; loads again when a refresh lands.
+        crate::offline::reads::track();
         let api = api.clone();
         let ids = hospital_id.get().zip(department_id.get());
         async move {

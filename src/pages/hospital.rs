@@ -17,6 +17,8 @@ pub fn HospitalPage() -> impl IntoView {
     let api = use_api();
     let hospital_id = hospital_param();
     let tree = LocalResource::new(move || {
+        // Shown from the device at once when seen before; loads again when a refresh lands.
+        crate::offline::reads::track();
         let api = api.clone();
         let id = hospital_id.get();
         async move {

@@ -23,6 +23,8 @@ pub fn HospitalsPage() -> impl IntoView {
     Effect::new(move |_| browser::set_title(Msg::HospitalsTitle.text(i18n.locale.get())));
 
     let hospitals = LocalResource::new(move || {
+        // Shown from the device at once when seen before; loads again when a refresh lands.
+        crate::offline::reads::track();
         let api = api.clone();
         async move { api.hospitals().await.map(|list| list.items) }
     });

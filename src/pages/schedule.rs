@@ -72,6 +72,8 @@ pub fn SchedulePage() -> impl IntoView {
     let doctor_id = param("doctor");
     let hospital_id = hospital_param();
     let data = LocalResource::new(move || {
+        // Shown from the device at once when seen before; loads again when a refresh lands.
+        crate::offline::reads::track();
         load_schedule(
             api.clone(),
             hospital_id.get(),
