@@ -1,6 +1,7 @@
 // Fairslot's service worker: after one visit the app opens with no network at all.
 //
-// - The app shell (index.html) and the hashed files it names (wasm, js, css) are cached at
+// - The app shell (index.html) and the hashed files it names (wasm, js, css; the hash is up to 16
+//   hex digits, fewer when it starts with zeros) are cached at
 //   install. Hashed files never change under their name, so they are served cache-first.
 // - Navigations go to the network first, so a new release shows at once; offline, the cached
 //   shell answers and the app routes on the device.
@@ -14,7 +15,7 @@ const SHELL = new URL('./', self.registration.scope).pathname;
 const CONFIG = new URL('./config.json', self.registration.scope).pathname;
 
 /** Hashed build outputs (name-<16 hex>.js, _bg.wasm, .css): their content never changes. */
-const HASHED = /\/[\w.-]+-[0-9a-f]{16}(?:_bg)?\.(?:js|wasm|css)$/;
+const HASHED = /\/[\w.-]+-[0-9a-f]{8,16}(?:_bg)?\.(?:js|wasm|css)$/;
 
 /**
  * The hashed files the shell page names, wherever it names them: attributes (quoted or not,
@@ -22,7 +23,7 @@ const HASHED = /\/[\w.-]+-[0-9a-f]{16}(?:_bg)?\.(?:js|wasm|css)$/;
  */
 function assetsOf(html) {
   const found = new Set();
-  for (const m of html.matchAll(/[\w./-]+-[0-9a-f]{16}(?:_bg)?\.(?:js|wasm|css)/g)) {
+  for (const m of html.matchAll(/[\w./-]+-[0-9a-f]{8,16}(?:_bg)?\.(?:js|wasm|css)/g)) {
     const url = new URL(m[0], self.registration.scope);
     if (url.origin === self.location.origin && HASHED.test(url.pathname)) found.add(url.pathname);
   }
@@ -47,20 +48,30 @@ self.addEventListener('install', (event) => {
   event.waitUntil(precache().then(() => self.skipWaiting()));
 });
 
+/** Drops other caches of ours, and hashed files the current shell no longer names. */
+async function prune() {
+  const names = await caches.keys();
+  await Promise.all(names.filter((n) => n.startsWith('fairslot-') && n !== CACHE).map((n) => caches.delete(n)));
+  const cache = await caches.open(CACHE);
+  const shell = await cache.match(SHELL);
+  if (!shell) return;
+  const keep = new Set(assetsOf(await shell.text()));
+  for (const request of await cache.keys()) {
+    const path = new URL(request.url).pathname;
+    if (HASHED.test(path) && !keep.has(path)) await cache.delete(request);
+  }
+}
+
 self.addEventListener('activate', (event) => {
-  event.waitUntil(
-    caches
-      .keys()
-      .then((names) => Promise.all(names.filter((n) => n.startsWith('fairslot-') && n !== CACHE).map((n) => caches.delete(n))))
-      .then(() => self.clients.claim()),
-  );
+  event.waitUntil(prune().then(() => self.clients.claim()));
 });
 
-async function networkFirst(request, cacheKey) {
+/** `accept` says which answers may stand in for the cached copy (a proxy's error page may not). */
+async function networkFirst(request, cacheKey, accept) {
   const cache = await caches.open(CACHE);
   try {
     const res = await fetch(request);
-    if (res.ok) await cache.put(cacheKey, res.clone());
+    if (res.ok && (await accept(res))) await cache.put(cacheKey, res.clone());
     return res;
   } catch (offline) {
     const cached = await cache.match(cacheKey);
@@ -85,9 +96,13 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/')) return;
   if (request.mode === 'navigate') {
-    event.respondWith(networkFirst(request, SHELL));
+    // Only the app's own page becomes the shell: every route answers with it.
+    const isShell = async (res) =>
+      (res.headers.get('content-type') || '').includes('text/html') && (await res.clone().text()).includes('/fairslot-');
+    event.respondWith(networkFirst(request, SHELL, isShell));
   } else if (url.pathname === CONFIG) {
-    event.respondWith(networkFirst(request, CONFIG));
+    const isJson = (res) => (res.headers.get('content-type') || '').includes('json');
+    event.respondWith(networkFirst(request, CONFIG, isJson));
   } else if (HASHED.test(url.pathname)) {
     event.respondWith(cacheFirst(request));
   }

@@ -186,6 +186,7 @@ messages! {
     ErrStorage => "本设备无法保存此预约，因此没有发送。请重试，或换用其他浏览器。", "This device could not save the booking, so nothing was sent. Please try again, or use another browser.";
     StaleOffline => "您已离线，或预约服务暂时不可用。以下为 {} 时保存的信息，剩余号源可能已变化；预约时会向医院确认。", "You are offline or the booking service is unavailable. This is what was loaded at {}; places left may have changed. Booking always checks with the hospital.";
     StaleUpdating => "以下为 {} 时保存的信息，正在更新…", "Showing what was loaded at {}, updating…";
+    FieldRejected => "预约服务不接受此项，请检查后重试。", "The booking service did not accept this; please check it.";
     OutboxTitle => "待发送的预约", "Bookings on their way";
     OutboxSending => "正在发送预约…", "Sending your booking…";
     OutboxWaiting => "等待发送 — 预约尚未确认。", "Waiting to send — not yet confirmed.";

@@ -474,6 +474,17 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// The problem without the server's free text (`detail`, field messages), which may repeat
+    /// what the patient typed: what a device keeps after the answer was read. Types, codes,
+    /// fields and alternatives stay, and they are what the app shows.
+    pub fn without_free_text(mut self) -> Self {
+        self.detail = None;
+        for e in &mut self.errors {
+            e.message.clear();
+        }
+        self
+    }
+
     pub fn kind(&self) -> Option<ProblemKind> {
         ProblemKind::from_type_uri(&self.type_uri)
     }

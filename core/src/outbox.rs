@@ -779,7 +779,9 @@ fn answer(
                 pending.not_before = None;
                 retry(pending, step, Trouble::Busy)
             }
-            (Step::Send, Verdict::Final) => State::Rejected { problem },
+            (Step::Send, Verdict::Final) => State::Rejected {
+                problem: problem.without_free_text(),
+            },
             (Step::Send, Verdict::InDoubt) => {
                 pending.not_before = None;
                 retry(pending, Step::AskByKey, Trouble::NoAnswer)
@@ -1123,6 +1125,33 @@ mod tests {
         let old = intent().to_json();
         assert!(!old.contains("last_trouble"));
         assert!(Intent::from_json(&old).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_is_kept_without_the_servers_free_text() {
+        let now = t0();
+        let mut i = intent();
+        i.on_sent(now).unwrap();
+        let mut problem = problem(ProblemKind::Validation);
+        problem.detail = Some("李雷 11010519491231002X is not valid".into());
+        problem.errors = vec![crate::contract::FieldError {
+            field: "patient.phone".into(),
+            code: "phone".into(),
+            message: "13812345678 is not a mobile number".into(),
+        }];
+        i.on_outcome(Outcome::Refused(problem), now, 0.0).unwrap();
+        let json = i.to_json();
+        assert!(
+            !json.contains("11010519491231002X") && !json.contains("13812345678"),
+            "{json}"
+        );
+        match i.state() {
+            State::Rejected { problem } => {
+                assert_eq!(problem.kind(), Some(ProblemKind::Validation));
+                assert_eq!(problem.errors[0].code, "phone");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

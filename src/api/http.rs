@@ -133,7 +133,9 @@ impl Transport {
             let url = format!("{}{}", self.base_urls[index], req.path);
             match self.send(&req, &url).await {
                 Ok(raw) if !raw.is_outage() => {
-                    if index != first || index != 0 {
+                    // Only a change of endpoint starts the window: the first one gets its turn
+                    // back when it ends, however well the other one keeps answering.
+                    if index != first {
                         self.preferred.store(index, Ordering::Relaxed);
                         self.preferred_until
                             .store(now + REMEMBER_HEALTHY_MS, Ordering::Relaxed);

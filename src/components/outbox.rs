@@ -103,6 +103,23 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
                 .is_some_and(|i| matches!(i.state(), State::Sending { .. }))
         })
     };
+    // Waits while a try is under way: its answer may be the booking, and "try now" is moot.
+    let waiting_button = move |msg: Msg, class: &'static str, act: fn(Outbox, String)| {
+        view! {
+            <button
+                class=class
+                type="button"
+                aria-disabled=move || in_flight().to_string()
+                on:click=move |_| {
+                    if !in_flight() {
+                        act(outbox, key.get_value())
+                    }
+                }
+            >
+                {i18n.t(msg)}
+            </button>
+        }
+    };
     let check_again = move |_| {
         checking.set(true);
         spawn_local(async move {
@@ -192,19 +209,8 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
                     </p>
                     {kept_note}
                     <div class="actions">
-                        <button
-                            class="button"
-                            type="button"
-                            aria-disabled=move || in_flight().to_string()
-                            on:click=move |_| {
-                                if !in_flight() {
-                                    outbox.try_now(key.get_value())
-                                }
-                            }
-                        >
-                            {i18n.t(Msg::TryNow)}
-                        </button>
-                        {button(Msg::GiveUp, "button button-secondary", Outbox::give_up)}
+                        {waiting_button(Msg::TryNow, "button", Outbox::try_now)}
+                        {waiting_button(Msg::GiveUp, "button button-secondary", Outbox::give_up)}
                     </div>
                 </div>
             }

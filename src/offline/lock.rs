@@ -4,6 +4,9 @@
 //!
 //! Bound by hand: web-sys has these types only behind its unstable-API flag.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -21,23 +24,43 @@ extern "C" {
 
 const LOCK_NAME: &str = "fairslot-outbox";
 
+type Once = Rc<RefCell<Option<Box<dyn FnOnce()>>>>;
+
 /// Calls `granted` once this tab holds the outbox lock, and keeps holding it for the life of the
-/// page. Without Web Locks (old browsers, some embedded views) the tab acts as if it held it.
+/// page. Without Web Locks (old browsers, some embedded views), or when the browser refuses the
+/// request (an opaque origin rejects it), the tab acts as if it held it: a single sender is
+/// still the usual case, and never sending would be worse.
 pub fn when_sender(granted: impl FnOnce() + 'static) {
     let Some(manager) = lock_manager() else {
         granted();
         return;
     };
-    let callback = Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
-        granted();
-        // Never settles: the lock is released when the page goes away.
-        js_sys::Promise::new(&mut |_, _| {})
-    });
-    let callback: js_sys::Function = callback.unchecked_into();
-    if manager.request(LOCK_NAME, &callback).is_err() {
-        // The API exists but refused (e.g. an opaque origin): a single sender is still the
-        // usual case, so go on rather than never send.
-        let _ = callback.call1(&JsValue::NULL, &JsValue::NULL);
+    // Granted or refused, whichever comes first starts the sender, once.
+    let granted: Once = Rc::new(RefCell::new(Some(Box::new(granted))));
+    let run = {
+        let granted = Rc::clone(&granted);
+        move || {
+            if let Some(f) = granted.borrow_mut().take() {
+                f();
+            }
+        }
+    };
+    let on_grant = {
+        let run = run.clone();
+        Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+            run();
+            // Never settles: the lock is released when the page goes away.
+            js_sys::Promise::new(&mut |_, _| {})
+        })
+    };
+    match manager.request(LOCK_NAME, on_grant.unchecked_ref()) {
+        Ok(promise) => {
+            let on_refusal = Closure::once(move |_err: JsValue| run());
+            let _ = promise.catch(&on_refusal);
+            // Lives as long as the page, like the lock.
+            on_refusal.forget();
+        }
+        Err(_) => run(),
     }
 }
 

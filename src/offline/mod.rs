@@ -60,6 +60,8 @@ struct Runtime {
     intents: RwSignal<Vec<Intent>>,
     wake: mpsc::UnboundedSender<()>,
     channel: Option<web_sys::BroadcastChannel>,
+    /// Settled intents whose fate this runner already asked the server about.
+    checked: RefCell<Vec<String>>,
     /// Event listeners, kept alive with the runtime.
     _listeners: RefCell<Vec<Listener>>,
 }
@@ -95,6 +97,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
             intents: outbox.intents,
             wake,
             channel,
+            checked: RefCell::new(Vec::new()),
             _listeners: RefCell::new(Vec::new()),
         });
         runtime.refresh().await;
@@ -102,7 +105,13 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         outbox.runtime.set_value(Some(Rc::clone(&runtime)));
         runtime.listen();
         let sender = Rc::clone(&runtime);
-        lock::when_sender(move || spawn_local(sender.run(wake_rx)));
+        let run = move || spawn_local(sender.run(wake_rx));
+        if runtime.store.is_durable() {
+            lock::when_sender(run);
+        } else {
+            // Intents in this page's memory can only be sent by this page.
+            run();
+        }
     });
     outbox
 }
@@ -207,8 +216,9 @@ impl Outbox {
 }
 
 impl Runtime {
-    /// Re-reads the store into the views' signal. Unreadable records are deleted rather than
-    /// kept: they cannot be sent and may hold identity. Long-settled ones are forgotten.
+    /// Re-reads the store into the views' signal. Long-settled ones are forgotten. A record this
+    /// version cannot read is left alone: it may be another version's pending booking, which
+    /// that version's tab will settle.
     async fn refresh(&self) {
         let Ok(records) = self.store.all().await else {
             return;
@@ -221,9 +231,7 @@ impl Runtime {
                     let _ = self.store.delete(&key).await;
                 }
                 Ok(i) => intents.push(i),
-                Err(_) => {
-                    let _ = self.store.delete(&key).await;
-                }
+                Err(_) => {}
             }
         }
         intents.sort_by_key(|i| i.created_at());
@@ -374,8 +382,39 @@ impl Runtime {
                     Next::Done => break,
                 }
             }
+            self.check_if_maybe_booked(&key).await;
         }
         earliest
+    }
+
+    /// A request went out for an intent that then ended without an answer (the patient gave
+    /// up, or it waited too long): ask once whether it booked, so the patient is not left to
+    /// book again on a guess.
+    async fn check_if_maybe_booked(&self, key: &str) {
+        if self.checked.borrow().iter().any(|k| k == key) {
+            return;
+        }
+        let Ok(Some(json)) = self.store.get(key).await else {
+            return;
+        };
+        let maybe_booked = Intent::from_json(&json).is_ok_and(|i| {
+            matches!(
+                i.state(),
+                State::Abandoned { maybe_booked: true }
+                    | State::Expired {
+                        maybe_booked: true,
+                        ..
+                    }
+            )
+        });
+        if !maybe_booked {
+            return;
+        }
+        // Found nothing, or could not ask: the status says so and offers to check again.
+        if let Ok(booking) = self.api.booking_by_key(key).await {
+            self.settle_booked(key, booking).await;
+        }
+        self.checked.borrow_mut().push(key.to_string());
     }
 
     /// Polls one intent and performs the exchange it asks for.
@@ -389,6 +428,11 @@ impl Runtime {
                 Box::new(|json| {
                     let mut intent = Intent::from_json(json).ok()?;
                     let before = intent.clone();
+                    // This runner is the only sender and has nothing in flight now: a "sending"
+                    // record is one whose answer was never stored (a failed write, a crash).
+                    if matches!(intent.state(), State::Sending { .. }) {
+                        let _ = intent.on_reload(now);
+                    }
                     action = intent.poll(now);
                     if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
                         // The store says "sending" before the request leaves: a reload in between

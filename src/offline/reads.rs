@@ -142,12 +142,19 @@ pub async fn cached(path: &str) -> Option<String> {
     Some(entry.body)
 }
 
-/// Keeps a fresh answer from the network.
+/// Keeps a fresh answer from the network. One too large to keep replaces nothing: the old one is
+/// dropped, so it is not shown again as if it were the latest.
 pub fn remember(path: &str, body: &str) {
     let Some(r) = reads() else {
         return;
     };
     if body.len() > MAX_BYTES {
+        r.memory.borrow_mut().remove(path);
+        let store = Rc::clone(&r.store);
+        let path = path.to_string();
+        spawn_local(async move {
+            let _ = store.delete_read(&path).await;
+        });
         return;
     }
     let entry = Entry {
@@ -186,6 +193,9 @@ impl Reads {
         spawn_local(async move {
             let fresh = r.api.read_raw(&path).await.ok();
             r.refreshing.borrow_mut().retain(|p| *p != path);
+            // Only JSON is kept: a captive portal's "200 OK" page must not replace good data.
+            let fresh =
+                fresh.filter(|body| serde_json::from_str::<serde::de::IgnoredAny>(body).is_ok());
             match fresh {
                 Some(body) => {
                     remember(&path, &body);

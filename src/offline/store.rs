@@ -48,8 +48,20 @@ pub enum Store {
 }
 
 impl Store {
-    /// Opens the device's outbox; `None` when the browser has no usable IndexedDB.
+    /// Opens the device's outbox; `None` when the browser has no usable IndexedDB, or when the
+    /// open does not finish in a few seconds (another tab of an older version holding the
+    /// database open, say): the page then goes on with memory rather than wait for ever.
     pub async fn open_durable() -> Option<Store> {
+        use futures::future::{Either, select};
+        let open = Box::pin(Self::open_database());
+        let give_up = Box::pin(crate::browser::sleep(3_000));
+        match select(open, give_up).await {
+            Either::Left((store, _)) => store,
+            Either::Right(_) => None,
+        }
+    }
+
+    async fn open_database() -> Option<Store> {
         let factory = Factory::new().ok()?;
         let mut request = factory.open(DB_NAME, Some(DB_VERSION)).ok()?;
         request.on_upgrade_needed(|event| {
@@ -61,7 +73,14 @@ impl Store {
                 }
             }
         });
-        let db = request.await.ok()?;
+        let mut db = request.await.ok()?;
+        // A newer version of the app opening the database asks this one to let go.
+        db.on_version_change(|event| {
+            if let Some(target) = event.target() {
+                use wasm_bindgen::JsCast;
+                target.unchecked_into::<web_sys::IdbDatabase>().close();
+            }
+        });
         // A store missing after a successful open means the upgrade failed half-way.
         let names = db.store_names();
         [OUTBOX, READS]
@@ -119,6 +138,24 @@ impl Store {
 
     pub async fn put_read(&self, path: &str, value: &str) -> Result<(), StoreError> {
         self.put_in(READS, path, value).await
+    }
+
+    pub async fn delete_read(&self, path: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Durable(db) => {
+                let tx = db.transaction(&[READS], TransactionMode::ReadWrite)?;
+                tx.object_store(READS)?
+                    .delete(JsValue::from_str(path))?
+                    .await?;
+                committed(tx).await
+            }
+            memory => {
+                if let Some(m) = memory.memory_map(READS) {
+                    m.borrow_mut().remove(path);
+                }
+                Ok(())
+            }
+        }
     }
 
     fn memory_map(&self, name: &str) -> Option<&RefCell<BTreeMap<String, String>>> {

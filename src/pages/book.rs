@@ -179,10 +179,15 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
 
     let slot_id = slot.id.clone();
     let bookable = availability(&session, data.now).is_bookable();
+    // One hold request at a time, whoever asks for it.
+    let hold_in_flight = StoredValue::new(false);
     let take_hold = {
         let api = api.clone();
         let slot_id = slot_id.clone();
         move || {
+            if hold_in_flight.get_value() {
+                return;
+            }
             let api = api.clone();
             let slot_id = slot_id.clone();
             // After a reload the hold taken before it is still ours: use it rather than take a
@@ -197,10 +202,13 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 return;
             }
             hold.set(HoldState::Taking);
+            hold_in_flight.set_value(true);
             spawn_local(async move {
                 // Counting from the request, not the answer, errs on the patient's side.
                 let device_then_ms = browser::now_ms();
-                let next = match api.hold(&slot_id).await {
+                let answer = api.hold(&slot_id).await;
+                hold_in_flight.set_value(false);
+                let next = match answer {
                     Ok(h) => {
                         browser::stash_hold(&h, device_then_ms);
                         HoldState::Held {
@@ -336,6 +344,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     // A definite answer ends the page's part: the ticket, or back to where the patient can act.
     {
         let navigate = navigate.clone();
+        let take_hold = take_hold.clone();
         Effect::new(move |_| {
             let Some(current) = intent.get() else {
                 return;
@@ -357,22 +366,55 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     intent_key.set(None);
                     outbox.dismiss(key);
                     let e = ApiError::Problem(Box::new(problem.clone()));
+                    // After a reload the page showed the intent and took no hold: the form and
+                    // the review need one again.
+                    let retake = matches!(hold.get_untracked(), HoldState::Taking);
                     match problem.kind() {
                         Some(ProblemKind::Validation) if !names_unknown_field(&e) => {
                             draft.server_errors.set(problem.errors.clone());
                             step.set(Step::Form);
+                            if retake {
+                                take_hold();
+                            }
                         }
-                        Some(ProblemKind::HoldExpired) => hold.set(HoldState::Expired),
+                        Some(ProblemKind::HoldExpired) => {
+                            // The kept hold is dead; taking the slot again must not reuse it.
+                            browser::clear_stashed_hold();
+                            hold.set(HoldState::Expired);
+                        }
                         Some(
                             ProblemKind::SlotTaken
                             | ProblemKind::SessionUnavailable
                             | ProblemKind::Validation,
                         ) => hold.set(HoldState::Refused(e)),
-                        _ => failure.set(Some(e.message())),
+                        _ => {
+                            failure.set(Some(e.message()));
+                            if retake {
+                                take_hold();
+                            }
+                        }
                     }
                 }
                 _ => {}
             }
+        });
+    }
+
+    // An intent shown after a reload that the patient dismissed (given up, expired) leaves the
+    // page without a hold: take one, so the patient can book again from here.
+    {
+        let take_hold = take_hold.clone();
+        Effect::new(move |was_shown: Option<bool>| {
+            let shown = intent.with(Option::is_some);
+            if was_shown == Some(true)
+                && !shown
+                && !booked.get_value()
+                && !saving.get_untracked()
+                && matches!(hold.get_untracked(), HoldState::Taking)
+            {
+                take_hold();
+            }
+            shown
         });
     }
 
@@ -622,6 +664,10 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
         if let Some(e) = server {
             return Some(match server_code_msg(&e.code) {
                 Some(m) => m.text(i18n.locale.get()).to_string(),
+                // A code this build does not know: the stored refusal keeps no server text.
+                None if e.message.is_empty() => {
+                    Msg::FieldRejected.text(i18n.locale.get()).to_string()
+                }
                 None => e.message,
             });
         }
