@@ -335,6 +335,15 @@ test.describe('with holds of three seconds', () => {
   });
   test.afterAll(() => short?.stop());
 
+  /** Another patient books the slot straight through the API. */
+  async function someoneElseBooks(request: APIRequestContext, slotId: string) {
+    const other = await request.post(`${short.base}/api/v1/bookings`, {
+      headers: { 'Idempotency-Key': `someone-else-${slotId}` },
+      data: { slot_id: slotId, patient: { name: '韩梅梅', document_kind: 'passport', document_number: 'E12345678', phone: '13912345678', relationship: 'self', consent: true } },
+    });
+    expect(other.status()).toBe(201);
+  }
+
   test('the slot taken by someone else while the patient was offline: told so, with other slots', async ({ page, context, request }) => {
     const doctor = 'h1-cardio-3'; // one place per slot
     const schedule = (await (await request.get(`${short.base}/api/v1/schedules?doctor=${doctor}&days=14`)).json()) as Schedule;
@@ -349,11 +358,7 @@ test.describe('with holds of three seconds', () => {
     await expect(waiting(page)).toBeVisible();
     // The hold runs out and another patient books the last place.
     await page.waitForTimeout(3_500);
-    const other = await request.post(`${short.base}/api/v1/bookings`, {
-      headers: { 'Idempotency-Key': `someone-else-${slot.id}` },
-      data: { slot_id: slot.id, patient: { name: '韩梅梅', document_kind: 'passport', document_number: 'E12345678', phone: '13912345678', relationship: 'self', consent: true } },
-    });
-    expect(other.status()).toBe(201);
+    await someoneElseBooks(request, slot.id);
 
     await context.setOffline(false);
     const refusal = page.getByRole('alert');
@@ -363,5 +368,32 @@ test.describe('with holds of three seconds', () => {
     expect((await request.get(`${short.base}/api/v1/bookings/by-key/${keys[0]}`)).status()).toBe(404);
     // Refused for good: nothing of the patient is left in the outbox.
     expect((await outboxRecords(page)).some((r) => r.includes(ID))).toBe(false);
+  });
+
+  test('refused while the patient was on another page: the banner says why and links the other slots', async ({ page, context, request }) => {
+    const doctor = 'h1-cardio-3';
+    const schedule = (await (await request.get(`${short.base}/api/v1/schedules?doctor=${doctor}&days=14`)).json()) as Schedule;
+    const slot = schedule.sessions
+      .filter((s) => s.status === 'open')
+      .flatMap((s) => s.slots)
+      .filter((x) => x.remaining === 1 && Date.parse(x.start) > Date.now() + 26 * 3_600_000)[1];
+    await upToReview(page, slot, doctor, short.base);
+    await context.setOffline(true);
+    await page.getByRole('button', { name: 'Confirm booking' }).click();
+    await expect(waiting(page)).toBeVisible();
+    await page.getByRole('link', { name: 'My bookings' }).first().click();
+    await expect(banner(page)).toContainText('Waiting to send');
+    await page.waitForTimeout(3_500);
+    await someoneElseBooks(request, slot.id);
+
+    await context.setOffline(false);
+    await expect(banner(page)).toContainText('Booking not made: This slot has just been taken', { timeout: 20_000 });
+    const alternative = banner(page).locator('a.alternative').first();
+    await expect(alternative).toBeVisible();
+    await expectAccessible(page);
+    await alternative.click();
+    await expect(page).toHaveURL(/\/book\//);
+    await expect(page.getByRole('timer')).toBeVisible();
+    await expect(banner(page)).toHaveCount(0);
   });
 });

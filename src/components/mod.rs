@@ -134,6 +134,30 @@ pub fn availability_text(i18n: I18n, a: Option<Availability>, offset_minutes: i3
     }
 }
 
+/// Where an alternative slot the server offered is booked, and its time as shown: the date and
+/// `HH:MM–HH:MM` in the hospital's offset. `department_base` is
+/// `/hospitals/{hospital}/departments/{department}`.
+pub fn alternative_link(
+    department_base: &str,
+    a: &fairslot_core::Alternative,
+    offset_minutes: i32,
+) -> (String, String) {
+    use fairslot_core::encode_component;
+    use fairslot_core::time::hhmm;
+    let href = format!(
+        "{department_base}/doctors/{}/book/{}",
+        encode_component(&a.doctor_id),
+        encode_component(&a.slot.id)
+    );
+    let time = format!(
+        "{} {}–{}",
+        a.date,
+        hhmm(a.slot.start, offset_minutes),
+        hhmm(a.slot.end, offset_minutes)
+    );
+    (href, time)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

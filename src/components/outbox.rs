@@ -14,7 +14,7 @@ use crate::browser;
 use crate::i18n::{Msg, use_i18n};
 use crate::offline::{Outbox, use_outbox};
 
-use super::period_msg;
+use super::{alternative_link, period_msg};
 
 /// `HH:MM:SS` of `at` in the offset of the slot the intent is for: the hospital's time, like
 /// every other time the app shows.
@@ -182,6 +182,32 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
         State::Confirmed { booking } => Some(booking.code.clone()),
         _ => None,
     });
+    // Other slots the server offered when it refused, as links to book them.
+    let alternatives = move || {
+        intent.with(|i| {
+            let Some(i) = i.as_ref() else {
+                return Vec::new();
+            };
+            let State::Rejected { problem } = i.state() else {
+                return Vec::new();
+            };
+            let s = i.slot();
+            let base = format!(
+                "/hospitals/{}/departments/{}",
+                encode_component(&s.hospital_id),
+                encode_component(&s.department_id)
+            );
+            problem
+                .alternatives
+                .iter()
+                .map(|a| {
+                    let offset = a.slot.start.offset().local_minus_utc() / 60;
+                    let (href, time) = alternative_link(&base, a, offset);
+                    (href, time, a.period, a.doctor_name.clone())
+                })
+                .collect::<Vec<_>>()
+        })
+    };
     let reason = move || {
         intent.with(|i| match i.as_ref().map(Intent::state) {
             Some(State::Rejected { problem }) => Some(refusal_msg(problem)),
@@ -255,16 +281,37 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
                 }
                 .into_any()
             }
-            Shown::Rejected => view! {
-                <div class="notice notice-error" role="alert">
-                    <p>
-                        {i18n.t(Msg::OutboxRejected)}
-                        {move || reason().map(|m| m.text(i18n.locale.get()))}
-                    </p>
-                    {button(Msg::Dismiss, "button button-secondary", Outbox::dismiss)}
-                </div>
+            Shown::Rejected => {
+                let links = move || {
+                    alternatives()
+                        .into_iter()
+                        .map(|(href, time, period, name)| {
+                            view! {
+                                <li>
+                                    <A
+                                        href=href
+                                        attr:class="list-link alternative"
+                                        on:click=move |_| outbox.dismiss(key.get_value())
+                                    >
+                                        {time}" · "{i18n.t(period_msg(period))}" · "{move || i18n.pick(&name)}
+                                    </A>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                };
+                view! {
+                    <div class="notice notice-error" role="alert">
+                        <p>
+                            {i18n.t(Msg::OutboxRejected)}
+                            {move || reason().map(|m| m.text(i18n.locale.get()))}
+                        </p>
+                        <ul class="alternatives">{links}</ul>
+                        {button(Msg::Dismiss, "button button-secondary", Outbox::dismiss)}
+                    </div>
+                }
+                .into_any()
             }
-            .into_any(),
             Shown::Abandoned | Shown::Expired => {
                 let message = move || {
                     let msg = intent.with(|i| match i.as_ref().map(Intent::state) {

@@ -60,6 +60,8 @@ struct Runtime {
     intents: RwSignal<Vec<Intent>>,
     wake: mpsc::UnboundedSender<()>,
     channel: Option<web_sys::BroadcastChannel>,
+    /// Whether this tab runs the sending loop.
+    sending: std::cell::Cell<bool>,
     /// Settled intents whose fate this runner already asked the server about.
     checked: RefCell<Vec<String>>,
     /// Event listeners, kept alive with the runtime.
@@ -97,6 +99,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
             intents: outbox.intents,
             wake,
             channel,
+            sending: std::cell::Cell::new(false),
             checked: RefCell::new(Vec::new()),
             _listeners: RefCell::new(Vec::new()),
         });
@@ -246,7 +249,7 @@ impl Runtime {
         if let Some(c) = &self.channel {
             let _ = c.post_message(&wasm_bindgen::JsValue::from_str("changed"));
         }
-        let _ = self.wake.unbounded_send(());
+        self.wake_sender();
     }
 
     /// Other tabs' changes, the network coming back and the patient returning to the page.
@@ -261,7 +264,7 @@ impl Runtime {
                 let rt = Rc::clone(&rt);
                 spawn_local(async move {
                     rt.refresh().await;
-                    let _ = rt.wake.unbounded_send(());
+                    rt.wake_sender();
                 });
             });
             let _ = channel
@@ -326,7 +329,15 @@ impl Runtime {
     }
 
     /// The sending loop of the one tab that holds the outbox lock.
+    /// Wakes this tab's sending loop, if this tab is the sender; other tabs have nobody to wake.
+    fn wake_sender(&self) {
+        if self.sending.get() {
+            let _ = self.wake.unbounded_send(());
+        }
+    }
+
     async fn run(self: Rc<Self>, mut wake: mpsc::UnboundedReceiver<()>) {
+        self.sending.set(true);
         // Whatever was in flight died with the page that sent it.
         let now = browser::now_utc();
         for (key, _) in self.store.all().await.unwrap_or_default() {

@@ -25,7 +25,9 @@ use crate::booking::{
     Draft, Field, document_msg, identity_msg, relationship_msg, server_code_msg, use_draft,
 };
 use crate::browser;
-use crate::components::{IntentStatus, format_fee, period_msg, remote_view, title_msg};
+use crate::components::{
+    IntentStatus, alternative_link, format_fee, period_msg, remote_view, title_msg,
+};
 use crate::i18n::{Msg, use_i18n};
 use crate::offline::use_outbox;
 
@@ -602,17 +604,7 @@ fn Refusal(
     let links = alternatives
         .into_iter()
         .map(|a| {
-            let href = format!(
-                "{alt_base}/doctors/{}/book/{}",
-                encode_component(&a.doctor_id),
-                encode_component(&a.slot.id)
-            );
-            let time = format!(
-                "{} {}–{}",
-                a.date,
-                hhmm(a.slot.start, offset_minutes),
-                hhmm(a.slot.end, offset_minutes)
-            );
+            let (href, time) = alternative_link(&alt_base, &a, offset_minutes);
             let name = a.doctor_name.clone();
             view! {
                 <li>
