@@ -558,44 +558,35 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// What an answer without problem details becomes, received at a fixed instant.
+    fn server(status: u16, retry_after: Option<&str>) -> Outcome {
+        let now = at("2026-11-22T08:00:00Z");
+        let retry_after = retry_after.map(str::to_string);
+        outcome_of(
+            Err(ApiError::Server {
+                status,
+                retry_after,
+            }),
+            now,
+        )
+    }
+
+    fn transient(retry_after: Option<RetryAfter>) -> Outcome {
+        Outcome::Transient { retry_after }
+    }
+
     #[test]
     fn outages_are_transient_and_keep_the_servers_retry_after_in_both_forms() {
-        let now = at("2026-11-22T08:00:00Z");
-        let seconds = outcome_of(
-            Err(ApiError::Server {
-                status: 503,
-                retry_after: Some("30".into()),
-            }),
-            now,
+        assert_eq!(
+            server(503, Some("30")),
+            transient(Some(RetryAfter::Seconds(30)))
         );
         assert_eq!(
-            seconds,
-            Outcome::Transient {
-                retry_after: Some(RetryAfter::Seconds(30))
-            }
-        );
-        let date = outcome_of(
-            Err(ApiError::Server {
-                status: 429,
-                retry_after: Some("Sun, 22 Nov 2026 08:05:00 GMT".into()),
-            }),
-            now,
-        );
-        assert_eq!(
-            date,
-            Outcome::Transient {
-                retry_after: Some(RetryAfter::Date(at("2026-11-22T08:05:00Z")))
-            }
+            server(429, Some("Sun, 22 Nov 2026 08:05:00 GMT")),
+            transient(Some(RetryAfter::Date(at("2026-11-22T08:05:00Z"))))
         );
         // A Retry-After that cannot be read falls back to the client's own backoff.
-        let junk = outcome_of(
-            Err(ApiError::Server {
-                status: 502,
-                retry_after: Some("soon".into()),
-            }),
-            now,
-        );
-        assert_eq!(junk, Outcome::Transient { retry_after: None });
+        assert_eq!(server(502, Some("soon")), transient(None));
     }
 
     #[test]
@@ -611,26 +602,10 @@ mod tests {
 
     #[test]
     fn refusals_without_problem_details_are_passed_on_with_their_status() {
-        let now = at("2026-11-22T08:00:00Z");
-        match outcome_of(
-            Err(ApiError::Server {
-                status: 418,
-                retry_after: None,
-            }),
-            now,
-        ) {
+        match server(418, None) {
             Outcome::Refused(p) => assert_eq!((p.status, p.kind()), (418, None)),
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            outcome_of(
-                Err(ApiError::Server {
-                    status: 404,
-                    retry_after: None
-                }),
-                now
-            ),
-            Outcome::NotFoundByKey
-        );
+        assert_eq!(server(404, None), Outcome::NotFoundByKey);
     }
 }
