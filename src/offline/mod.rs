@@ -203,16 +203,7 @@ impl Outbox {
         };
         spawn_local(async move {
             let now = browser::now_utc();
-            let _ = rt
-                .store
-                .update(
-                    &key,
-                    Box::new(|json| {
-                        let mut intent = Intent::from_json(json).ok()?;
-                        f(&mut intent, now).then(|| intent.to_json())
-                    }),
-                )
-                .await;
+            apply(&rt.store, &key, Box::new(|i| f(i, now))).await;
             rt.published().await;
         });
     }
@@ -309,26 +300,19 @@ impl Runtime {
             return;
         }
         for key in keys {
-            let _ = self
-                .store
-                .update(
-                    &key,
-                    Box::new(|json| {
-                        let mut intent = Intent::from_json(json).ok()?;
-                        let woke = if online {
-                            intent.on_online(now)
-                        } else {
-                            intent.on_focus(now)
-                        };
-                        woke.ok().map(|()| intent.to_json())
-                    }),
-                )
-                .await;
+            let wake = move |i: &mut Intent| {
+                let woke = if online {
+                    i.on_online(now)
+                } else {
+                    i.on_focus(now)
+                };
+                woke.is_ok()
+            };
+            apply(&self.store, &key, Box::new(wake)).await;
         }
         self.published().await;
     }
 
-    /// The sending loop of the one tab that holds the outbox lock.
     /// Wakes this tab's sending loop, if this tab is the sender; other tabs have nobody to wake.
     fn wake_sender(&self) {
         if self.sending.get() {
@@ -336,21 +320,13 @@ impl Runtime {
         }
     }
 
+    /// The sending loop of the one tab that holds the outbox lock.
     async fn run(self: Rc<Self>, mut wake: mpsc::UnboundedReceiver<()>) {
         self.sending.set(true);
         // Whatever was in flight died with the page that sent it.
         let now = browser::now_utc();
         for (key, _) in self.store.all().await.unwrap_or_default() {
-            let _ = self
-                .store
-                .update(
-                    &key,
-                    Box::new(|json| {
-                        let mut intent = Intent::from_json(json).ok()?;
-                        intent.on_reload(now).ok().map(|()| intent.to_json())
-                    }),
-                )
-                .await;
+            apply(&self.store, &key, Box::new(|i| i.on_reload(now).is_ok())).await;
         }
         self.refresh().await;
         loop {
@@ -476,19 +452,8 @@ impl Runtime {
                 let now = browser::now_utc();
                 let outcome = outcome_of(Err(e), now);
                 let jitter = js_sys::Math::random();
-                let _ = self
-                    .store
-                    .update(
-                        key,
-                        Box::new(|json| {
-                            let mut intent = Intent::from_json(json).ok()?;
-                            intent
-                                .on_outcome(outcome, now, jitter)
-                                .ok()
-                                .map(|()| intent.to_json())
-                        }),
-                    )
-                    .await;
+                let answer = |i: &mut Intent| i.on_outcome(outcome, now, jitter).is_ok();
+                apply(&self.store, key, Box::new(answer)).await;
                 self.published().await;
             }
         }
@@ -501,21 +466,30 @@ impl Runtime {
         // The masked patient is shown on this tab's ticket; it is never stored.
         self.draft.last_booking.set(Some(booking.clone()));
         let now = browser::now_utc();
-        let _ = self
-            .store
-            .update(
-                key,
-                Box::new(|json| {
-                    let mut intent = Intent::from_json(json).ok()?;
-                    intent
-                        .on_outcome(Outcome::Booked(Box::new(booking)), now, 0.0)
-                        .ok()
-                        .map(|()| intent.to_json())
-                }),
-            )
-            .await;
+        let booked = |i: &mut Intent| {
+            i.on_outcome(Outcome::Booked(Box::new(booking)), now, 0.0)
+                .is_ok()
+        };
+        apply(&self.store, key, Box::new(booked)).await;
         self.published().await;
     }
+}
+
+/// An event for one stored intent; `true` when it changed it (an ignored event does not).
+type Event<'a> = Box<dyn FnOnce(&mut Intent) -> bool + 'a>;
+
+/// Applies `event` to the intent stored under `key`, read and written in one transaction so no
+/// other tab's change is overwritten. A record that cannot be read is left as it is.
+async fn apply(store: &Store, key: &str, event: Event<'_>) {
+    let _ = store
+        .update(
+            key,
+            Box::new(|json| {
+                let mut intent = Intent::from_json(json).ok()?;
+                event(&mut intent).then(|| intent.to_json())
+            }),
+        )
+        .await;
 }
 
 enum Next {
