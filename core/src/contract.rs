@@ -83,14 +83,18 @@ pub struct District {
 pub struct Hospital {
     pub id: String,
     pub name: Text,
-    pub level: HospitalLevel,
+    /// Not every backend states a grade (a FHIR server may not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<HospitalLevel>,
     pub district: District,
     pub address: Text,
     pub phone: String,
     /// The hospital's UTC offset in minutes; all its times are shown in it.
     pub utc_offset_minutes: i32,
-    /// Whether any session today still has a slot that can be booked.
-    pub has_slots_today: bool,
+    /// Whether any session today still has a slot that can be booked; `None` when the backend
+    /// cannot say without reading every schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_slots_today: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,10 +145,12 @@ pub struct Doctor {
     pub hospital_id: String,
     pub department_id: String,
     pub name: Text,
-    pub title: DoctorTitle,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<DoctorTitle>,
     pub specialty: Text,
-    /// Registration fee in fen (0.01 CNY).
-    pub fee_fen: u32,
+    /// Registration fee in fen (0.01 CNY); `None` when the backend does not publish it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_fen: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_url: Option<String>,
 }
@@ -200,7 +206,8 @@ pub struct Session {
     pub status: SessionStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_at: Option<DateTime<FixedOffset>>,
-    pub fee_fen: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_fen: Option<u32>,
     pub slots: Vec<Slot>,
 }
 
@@ -315,7 +322,8 @@ pub struct SlotSummary {
     pub department_name: Text,
     pub doctor_id: String,
     pub doctor_name: Text,
-    pub fee_fen: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_fen: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -65,7 +65,7 @@ mod tests {
                 department_name: Text::new("科室", "Dept"),
                 doctor_id: "doc".into(),
                 doctor_name: Text::new("医生", "Doctor"),
-                fee_fen: 100,
+                fee_fen: Some(100),
             },
             cancel_deadline: at,
         }

@@ -142,7 +142,7 @@ mod tests {
                 department_name: Text::new("心血管内科", "Cardiology"),
                 doctor_id: "doc".into(),
                 doctor_name: Text::new("刘海涛", "Liu Haitao"),
-                fee_fen: 5000,
+                fee_fen: Some(5000),
             },
             patient: MaskedPatient {
                 name: "李*".into(),

@@ -879,7 +879,7 @@ mod tests {
             department_name: Text::new("心血管内科", "Cardiology"),
             doctor_id: "doc-1".into(),
             doctor_name: Text::new("王医生", "Dr Wang"),
-            fee_fen: 5_000,
+            fee_fen: Some(5_000),
         }
     }
 

@@ -174,7 +174,7 @@ mod tests {
             period,
             status,
             release_at: None,
-            fee_fen: 1000,
+            fee_fen: Some(1000),
             slots: remaining
                 .iter()
                 .enumerate()

@@ -24,7 +24,7 @@ impl HospitalFilter {
     pub fn matches(&self, h: &Hospital) -> bool {
         (text_matches(&h.name, &self.query) || text_matches(&h.address, &self.query))
             && self.district.as_ref().is_none_or(|d| &h.district.id == d)
-            && self.level.is_none_or(|l| h.level == l)
+            && self.level.is_none_or(|l| h.level == Some(l))
     }
 
     pub fn apply<'a>(&self, hospitals: &'a [Hospital]) -> Vec<&'a Hospital> {
@@ -75,7 +75,7 @@ mod tests {
         Hospital {
             id: id.into(),
             name: Text::new(zh, en),
-            level,
+            level: Some(level),
             district: District {
                 id: district.into(),
                 name: Text::new(district, district),
@@ -83,7 +83,7 @@ mod tests {
             address: Text::new("某路1号", "1 Some Road"),
             phone: "0571-1".into(),
             utc_offset_minutes: 480,
-            has_slots_today: true,
+            has_slots_today: Some(true),
         }
     }
 

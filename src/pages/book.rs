@@ -421,7 +421,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     }
 
     let doctor_name = doctor.as_ref().map(|d| d.name.clone());
-    let doctor_title = doctor.as_ref().map(|d| title_msg(d.title));
+    let doctor_title = doctor.as_ref().and_then(|d| d.title.map(title_msg));
     let when = format!(
         "{} {}–{}",
         session.date,
@@ -454,8 +454,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 <dd>{move || i18n.pick(&department_name)}</dd>
                 <dt>{i18n.t(Msg::Where)}</dt>
                 <dd>{move || i18n.pick(&hospital_name)}", "{move || i18n.pick(&hospital_address)}</dd>
-                <dt>{i18n.t(Msg::Fee)}</dt>
-                <dd>{format_fee(fee)}</dd>
+                {fee.map(|fee| view! {
+                    <dt>{i18n.t(Msg::Fee)}</dt>
+                    <dd>{format_fee(fee)}</dd>
+                })}
             </dl>
         </section>
     };

@@ -128,7 +128,9 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
                     {move || i18n.pick(&record.slot.hospital_address)}
                 </dd>
             </dl>
-            <p>{move || i18n.fmt(Msg::FeeAtHospital, format_fee(record.slot.fee_fen))}</p>
+            {record.slot.fee_fen.map(|fee| view! {
+                <p>{move || i18n.fmt(Msg::FeeAtHospital, format_fee(fee))}</p>
+            })}
             <p>{i18n.t(Msg::WhatToBring)}</p>
             {(!cancelled).then(|| {
                 view! { <p class="ticket-deadline">{move || i18n.fmt(Msg::CancelUntil, cancel_until.clone())}</p> }

@@ -130,8 +130,8 @@ fn DoctorCard(
                 <h3 class="card-title">{move || i18n.pick(&name)}</h3>
             </A>
             <p class="card-meta">
-                <span class="badge">{i18n.t(title_msg(title))}</span>
-                <span>{i18n.t(Msg::Fee)}" "{format_fee(fee_fen)}</span>
+                {title.map(|t| view! { <span class="badge">{i18n.t(title_msg(t))}</span> })}
+                {fee_fen.map(|fee| view! { <span>{i18n.t(Msg::Fee)}" "{format_fee(fee)}</span> })}
             </p>
             <p class="card-specialty">{move || i18n.pick(&specialty)}</p>
             <h4 class="visually-hidden">{i18n.t(Msg::NextDays)}</h4>

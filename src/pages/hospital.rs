@@ -44,7 +44,7 @@ pub fn HospitalPage() -> impl IntoView {
             <header class="page-header">
                 <h1>{move || i18n.pick(&hospital.name)}</h1>
                 <p class="card-meta">
-                    <span class="badge">{i18n.t(level_msg(hospital.level))}</span>
+                    {hospital.level.map(|l| view! { <span class="badge">{i18n.t(level_msg(l))}</span> })}
                     <span>{move || i18n.pick(&hospital.address)}</span>
                 </p>
                 <p>

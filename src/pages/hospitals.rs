@@ -145,13 +145,15 @@ fn HospitalCard(hospital: fairslot_core::Hospital) -> impl IntoView {
                 <h2 class="card-title">{move || i18n.pick(&name)}</h2>
             </A>
             <p class="card-meta">
-                <span class="badge">{i18n.t(level_msg(level))}</span>
+                {level.map(|l| view! { <span class="badge">{i18n.t(level_msg(l))}</span> })}
                 <span>{move || i18n.pick(&district.name)}</span>
             </p>
             <p class="card-address">{move || i18n.pick(&address)}</p>
-            <p class="hint" data-has-slots=has_slots.to_string()>
-                {i18n.t(if has_slots { Msg::HasSlotsToday } else { Msg::NoSlotsToday })}
-            </p>
+            {has_slots.map(|has| view! {
+                <p class="hint" data-has-slots=has.to_string()>
+                    {i18n.t(if has { Msg::HasSlotsToday } else { Msg::NoSlotsToday })}
+                </p>
+            })}
         </li>
     }
 }

@@ -194,8 +194,8 @@ pub fn SchedulePage() -> impl IntoView {
                 <h1>{move || i18n.pick(&heading)}</h1>
                 {doctor.map(|d| view! {
                     <p class="card-meta">
-                        <span class="badge">{i18n.t(title_msg(d.title))}</span>
-                        <span>{i18n.t(Msg::Fee)}" "{format_fee(d.fee_fen)}</span>
+                        {d.title.map(|t| view! { <span class="badge">{i18n.t(title_msg(t))}</span> })}
+                        {d.fee_fen.map(|fee| view! { <span>{i18n.t(Msg::Fee)}" "{format_fee(fee)}</span> })}
                     </p>
                     <p class="card-specialty">{move || i18n.pick(&d.specialty)}</p>
                 })}
@@ -221,7 +221,7 @@ fn SessionRow(
     let data_state = availability_state(Some(state));
     let label = move || availability_text(i18n, Some(state), offset_minutes);
     let name = doctor.as_ref().map(|d| d.name.clone());
-    let title = doctor.map(|d| title_msg(d.title));
+    let title = doctor.and_then(|d| d.title.map(title_msg));
     view! {
         <li class="session-row" data-state=data_state>
             <A href=href attr:class="card-link">

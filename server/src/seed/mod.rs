@@ -86,7 +86,7 @@ impl Demo {
             let hospital = Hospital {
                 id: seed.id.into(),
                 name: Text::new(seed.zh, seed.en),
-                level: seed.level,
+                level: Some(seed.level),
                 district: District {
                     id: seed.district.0.into(),
                     name: Text::new(seed.district.1, seed.district.2),
@@ -94,7 +94,7 @@ impl Demo {
                 address: Text::new(seed.address.0, seed.address.1),
                 phone: seed.phone.into(),
                 utc_offset_minutes: UTC_OFFSET_MINUTES,
-                has_slots_today: false,
+                has_slots_today: None,
             };
             let mut departments: Vec<(&DepartmentKind, usize)> = seed
                 .departments
@@ -224,9 +224,9 @@ fn make_doctor(
         id,
         hospital_id: hospital_id.into(),
         department_id: department_id.into(),
-        title,
+        title: Some(title),
         specialty: Text::new(specialty.0, specialty.1),
-        fee_fen: fee(title),
+        fee_fen: Some(fee(title)),
         photo_url: None,
     }
 }
@@ -260,7 +260,7 @@ fn plan_for(doctor: &Doctor, kind: &DepartmentKind, index: usize) -> DoctorPlan 
         hospital_id: doctor.hospital_id.clone(),
         department_id: doctor.department_id.clone(),
         doctor_id: doctor.id.clone(),
-        fee_fen: doctor.fee_fen,
+        fee_fen: doctor.fee_fen.unwrap_or(0),
         slot_minutes: if rng.chance(0.5) { 15 } else { 30 },
         capacity: 1,
         week: [[false; 3]; 7],
@@ -388,7 +388,7 @@ fn session(
                 SessionStatus::Open
             },
             release_at: Some(local(release_day, RELEASE_MINUTE_OF_DAY, tz)),
-            fee_fen: plan.fee_fen,
+            fee_fen: Some(plan.fee_fen),
             slots,
         },
     })

@@ -140,7 +140,7 @@ impl Store for SqliteStore {
             let rows = stmt.query_map([], hospital_from_row)?;
             let mut out = rows.collect::<Result<Vec<_>, _>>()?;
             for h in &mut out {
-                h.has_slots_today = has_slots_today(conn, h, now)?;
+                h.has_slots_today = Some(has_slots_today(conn, h, now)?);
             }
             Ok(out)
         })
@@ -149,7 +149,7 @@ impl Store for SqliteStore {
     fn hospital(&self, id: &str, now: DateTime<Utc>) -> StoreResult<Hospital> {
         self.read(|conn| {
             let mut h = load_hospital(conn, id)?.ok_or(StoreError::NotFound("hospital"))?;
-            h.has_slots_today = has_slots_today(conn, &h, now)?;
+            h.has_slots_today = Some(has_slots_today(conn, &h, now)?);
             Ok(h)
         })
     }
@@ -416,7 +416,7 @@ fn insert_hospital(tx: &Transaction<'_>, ord: usize, entry: &CatalogueHospital) 
         h.id,
         h.name.zh,
         h.name.en,
-        h.level.code(),
+        h.level.map_or("", HospitalLevel::code),
         h.district.id,
         h.district.name.zh,
         h.district.name.en,
@@ -520,7 +520,7 @@ fn hospital_from_row(r: &Row<'_>) -> rusqlite::Result<Hospital> {
     Ok(Hospital {
         id: r.get(0)?,
         name: Text::new(r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-        level: HospitalLevel::from_code(&level).ok_or_else(|| conversion_error(3, "level"))?,
+        level: HospitalLevel::from_code(&level),
         district: District {
             id: r.get(4)?,
             name: Text::new(r.get::<_, String>(5)?, r.get::<_, String>(6)?),
@@ -528,7 +528,7 @@ fn hospital_from_row(r: &Row<'_>) -> rusqlite::Result<Hospital> {
         address: Text::new(r.get::<_, String>(7)?, r.get::<_, String>(8)?),
         phone: r.get(9)?,
         utc_offset_minutes: r.get(10)?,
-        has_slots_today: false,
+        has_slots_today: None,
     })
 }
 
@@ -755,7 +755,7 @@ impl SlotContext {
             department_name: self.department_name.clone(),
             doctor_id: self.doctor_id.clone(),
             doctor_name: self.doctor_name.clone(),
-            fee_fen: self.fee_fen,
+            fee_fen: Some(self.fee_fen),
         }
     }
 }
@@ -1147,14 +1147,6 @@ fn date_column(r: &Row<'_>, i: usize) -> rusqlite::Result<NaiveDate> {
     let s: String = r.get(i)?;
     NaiveDate::parse_from_str(&s, "%Y-%m-%d")
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
-}
-
-fn conversion_error(i: usize, what: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        i,
-        Type::Text,
-        format!("unexpected {what} value").into(),
-    )
 }
 
 fn seconds(ts: i64, tz: FixedOffset) -> DateTime<FixedOffset> {
