@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod contract;
+pub mod fhir;
 pub mod history;
 pub mod ics;
 pub mod identity;

@@ -36,7 +36,11 @@ export const SYSTEMS = {
   departmentGroup: `${NS}/CodeSystem/department-group`,
   department: `${NS}/CodeSystem/department`,
   doctorTitle: `${NS}/CodeSystem/doctor-title`,
+  hospitalLevel: `${NS}/CodeSystem/hospital-level`,
 };
+const EXT_FEE = `${NS}/StructureDefinition/registration-fee`;
+// Registration fee (CNY) by title; only hospital A publishes fees, so B shows their absence.
+const FEES = { chief: 50, associate: 30, attending: 15, resident: 8 };
 const EXT_TRANSLATION = 'http://hl7.org/fhir/StructureDefinition/translation';
 const EXT_LANGUAGE = 'http://hl7.org/fhir/StructureDefinition/language';
 const EXT_TIMEZONE = 'http://hl7.org/fhir/StructureDefinition/timezone';
@@ -55,10 +59,13 @@ const HOSPITALS = [
   {
     id: 'hosp-a',
     style: 'HealthcareService',
+    level: '3A',
+    fees: true,
     zh: '青城市第一人民医院',
     en: "Qingcheng First People's Hospital",
     address: { line: ['人民路1号'], city: '青城市', district: '东城区', state: '青川省', postalCode: '610001' },
     addressEn: 'No. 1 Renmin Road, Dongcheng District, Qingcheng',
+    districtEn: 'Dongcheng District',
     phone: '+86-28-0000-0001',
     groups: [
       {
@@ -106,6 +113,7 @@ const HOSPITALS = [
     en: 'Jiangnan Central Hospital',
     address: { line: ['中山路88号'], city: '江南市', district: '西湖区', state: '江南省', postalCode: '310002' },
     addressEn: 'No. 88 Zhongshan Road, Xihu District, Jiangnan',
+    districtEn: 'Xihu District',
     phone: '+86-571-0000-0002',
     groups: [
       {
@@ -217,7 +225,11 @@ export function buildSeed(options = {}) {
       extension: [{ url: EXT_TIMEZONE, valueCode: HOSPITAL_TIMEZONE }],
       identifier: [{ system: SYSTEMS.hospitalId, value: h.id }],
       active: true,
-      type: [{ coding: [{ system: ORG_TYPE, code: 'prov', display: 'Healthcare Provider' }] }],
+      type: [
+        { coding: [{ system: ORG_TYPE, code: 'prov', display: 'Healthcare Provider' }] },
+        // Hospital B states no grade: the app must do without one.
+        ...(h.level ? [{ coding: [{ system: SYSTEMS.hospitalLevel, code: h.level }] }] : []),
+      ],
       name: h.zh,
       _name: translated(h.en),
       alias: [h.en],
@@ -229,6 +241,7 @@ export function buildSeed(options = {}) {
           text: `${h.address.state}${h.address.city}${h.address.district}${h.address.line[0]}`,
           _text: translated(h.addressEn),
           ...h.address,
+          _district: translated(h.districtEn),
           country: 'CN',
         },
       ],
@@ -337,6 +350,9 @@ export function buildSeed(options = {}) {
             ],
             specialty: [deptConcept],
           };
+          if (h.fees) {
+            role.extension = [{ url: EXT_FEE, valueMoney: { value: FEES[titleKey], currency: 'CNY' } }];
+          }
           if (h.style === 'HealthcareService') {
             role.healthcareService = [ref('HealthcareService', deptId, d.zh)];
           }

@@ -1,0 +1,312 @@
+//! What a booking writes to a FHIR server, and how a stored Appointment reads back as a booking.
+//!
+//! The protocol, for one idempotency key:
+//! 1. an Appointment with the key's identifier already exists → that is the booking;
+//! 2. claim the Slot: a versioned update (`If-Match`) setting `busy` and the claim extension with
+//!    the key — a slot already claimed *for this key* counts as claimed, any other busy slot is
+//!    taken;
+//! 3. create the Patient conditionally on its document identifier;
+//! 4. create the Appointment conditionally on the key's identifier.
+//!
+//! Any step can be lost in the network and repeated; none is done twice. A server that never
+//! marks slots busy on its own still cannot give one slot to two bookings, because the claim is a
+//! versioned update.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use serde_json::{Value, json};
+
+use super::model::{Appointment, Patient};
+use super::read::written_name;
+use super::{
+    BOOKING_CODE_SYSTEM, BOOKING_KEY_SYSTEM, CHANNEL_SYSTEM, CLAIM_EXTENSION, FhirError,
+    HK_MACAO_PERMIT_SYSTEM, PASSPORT_SYSTEM, RESIDENT_ID_SYSTEM, TAIWAN_PERMIT_SYSTEM,
+};
+use crate::identity::{last4, mask_document, mask_name, mask_phone};
+use crate::{
+    Booking, BookingStatus, DocumentKind, MaskedPatient, PatientInput, Problem, ProblemKind,
+    SlotSummary,
+};
+
+/// Until this long before the start a booking made through FHIR can be cancelled online, as with
+/// the reference API's default.
+pub const CANCEL_CUTOFF_MINUTES: i64 = 120;
+
+/// Characters of booking codes: no 0/O, 1/I/L look-alikes.
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+pub fn document_system(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::ResidentId => RESIDENT_ID_SYSTEM,
+        DocumentKind::Passport => PASSPORT_SYSTEM,
+        DocumentKind::HkMacaoPermit => HK_MACAO_PERMIT_SYSTEM,
+        DocumentKind::TaiwanPermit => TAIWAN_PERMIT_SYSTEM,
+    }
+}
+
+fn document_kind(system: &str) -> Option<DocumentKind> {
+    [
+        DocumentKind::ResidentId,
+        DocumentKind::Passport,
+        DocumentKind::HkMacaoPermit,
+        DocumentKind::TaiwanPermit,
+    ]
+    .into_iter()
+    .find(|k| document_system(*k) == system)
+}
+
+/// The short code patients quote, derived from the idempotency key so every retry names the same
+/// booking: eight characters (about 40 bits) of a 64-bit FNV-1a hash, as `XXXX-XXXX`.
+pub fn booking_code(key: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let n = CODE_ALPHABET.len() as u64;
+    let mut code = String::with_capacity(9);
+    for i in 0..8 {
+        if i == 4 {
+            code.push('-');
+        }
+        code.push(CODE_ALPHABET[(hash % n) as usize] as char);
+        hash /= n;
+    }
+    code
+}
+
+/// A search or `If-None-Exist` condition on one identifier.
+pub fn identifier_condition(system: &str, value: &str) -> String {
+    format!(
+        "identifier={}%7C{}",
+        crate::encode_component(system),
+        crate::encode_component(value)
+    )
+}
+
+/// The condition that finds a patient by their document.
+pub fn patient_condition(p: &PatientInput) -> String {
+    identifier_condition(document_system(p.document_kind), &p.document_number)
+}
+
+/// The condition that finds the Appointment made under a key.
+pub fn booking_condition(key: &str) -> String {
+    identifier_condition(BOOKING_KEY_SYSTEM, key)
+}
+
+/// The Patient created for a booking: the document as identifier, the name, the mobile number.
+pub fn patient_resource(p: &PatientInput) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "identifier": [{ "system": document_system(p.document_kind), "value": p.document_number }],
+        "name": [{ "text": p.name }],
+        "telecom": [{ "system": "phone", "value": p.phone, "use": "mobile" }],
+    })
+}
+
+/// Who books what, for [`appointment_resource`].
+#[derive(Debug, Clone)]
+pub struct AppointmentDraft<'a> {
+    pub key: &'a str,
+    pub channel: &'a str,
+    pub slot_id: &'a str,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    pub patient_id: &'a str,
+    pub role_id: &'a str,
+    pub created: DateTime<Utc>,
+}
+
+pub fn appointment_resource(d: &AppointmentDraft<'_>) -> Value {
+    json!({
+        "resourceType": "Appointment",
+        "meta": { "tag": [{ "system": CHANNEL_SYSTEM, "code": d.channel }] },
+        "identifier": [
+            { "system": BOOKING_KEY_SYSTEM, "value": d.key },
+            { "system": BOOKING_CODE_SYSTEM, "value": booking_code(d.key) },
+        ],
+        "status": "booked",
+        "slot": [{ "reference": format!("Slot/{}", d.slot_id) }],
+        "start": d.start.to_rfc3339(),
+        "end": d.end.to_rfc3339(),
+        "created": d.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "participant": [
+            { "actor": { "reference": format!("Patient/{}", d.patient_id) }, "status": "accepted" },
+            { "actor": { "reference": format!("PractitionerRole/{}", d.role_id) }, "status": "accepted" },
+        ],
+    })
+}
+
+/// The key a slot is claimed for, if any.
+pub fn claimed_by(slot: &Value) -> Option<&str> {
+    slot.get("extension")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("url").and_then(Value::as_str) == Some(CLAIM_EXTENSION))?
+        .get("valueString")?
+        .as_str()
+}
+
+fn without_claim(slot: &Value) -> Value {
+    let mut out = slot.clone();
+    if let Some(list) = out.get_mut("extension").and_then(Value::as_array_mut) {
+        list.retain(|e| e.get("url").and_then(Value::as_str) != Some(CLAIM_EXTENSION));
+        if list.is_empty()
+            && let Some(obj) = out.as_object_mut()
+        {
+            obj.remove("extension");
+        }
+    }
+    out
+}
+
+/// The slot as written back to claim it: busy, naming the key. Everything else the server had
+/// stays as it was.
+pub fn claim(slot: &Value, key: &str) -> Value {
+    let mut out = without_claim(slot);
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("status".into(), json!("busy"));
+        let ext = obj.entry("extension").or_insert_with(|| json!([]));
+        if let Some(list) = ext.as_array_mut() {
+            list.push(json!({ "url": CLAIM_EXTENSION, "valueString": key }));
+        }
+    }
+    out
+}
+
+/// The slot free again, without a claim.
+pub fn unclaim(slot: &Value) -> Value {
+    let mut out = without_claim(slot);
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("status".into(), json!("free"));
+    }
+    out
+}
+
+/// The Appointment as written back to cancel it.
+pub fn cancelled(appointment: &Value) -> Value {
+    let mut out = appointment.clone();
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("status".into(), json!("cancelled"));
+        obj.insert(
+            "cancelationReason".into(),
+            json!({ "coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
+                "code": "pat",
+                "display": "Patient",
+            }] }),
+        );
+    }
+    out
+}
+
+/// A resource's version, for `If-Match`.
+pub fn version_of(resource: &Value) -> Option<&str> {
+    resource.get("meta")?.get("versionId")?.as_str()
+}
+
+/// The `If-Match` value for a version: a weak ETag, as servers send them.
+pub fn if_match(version: &str) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The last four characters of the patient's document, the ownership proof of lookups.
+pub fn patient_last4(patient: &Patient) -> Option<String> {
+    patient
+        .identifier
+        .iter()
+        .find(|i| i.system.as_deref().and_then(document_kind).is_some())
+        .and_then(|i| i.value.as_deref())
+        .map(last4)
+}
+
+fn masked(patient: Option<&Patient>) -> MaskedPatient {
+    let id = patient.and_then(|p| {
+        p.identifier.iter().find_map(|i| {
+            let kind = i.system.as_deref().and_then(document_kind)?;
+            Some((kind, i.value.clone().unwrap_or_default()))
+        })
+    });
+    let (document_kind, number) = id.unwrap_or((DocumentKind::ResidentId, String::new()));
+    let name = patient
+        .and_then(|p| p.name.first())
+        .and_then(|n| written_name(n, true))
+        .unwrap_or_default();
+    let phone = patient
+        .and_then(|p| {
+            p.telecom
+                .iter()
+                .find(|t| t.system.as_deref() == Some("phone"))
+        })
+        .and_then(|t| t.value.clone())
+        .unwrap_or_default();
+    MaskedPatient {
+        name: mask_name(&name),
+        document_kind,
+        document_number: mask_document(&number),
+        phone: mask_phone(&phone),
+    }
+}
+
+fn parse_time(value: Option<&str>) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(value?).ok()
+}
+
+/// A stored Appointment as the booking the app shows. `summary` says where and when (resolved by
+/// the adapter from the slot); the patient is shown masked.
+pub fn booking(
+    appointment: &Appointment,
+    patient: Option<&Patient>,
+    summary: SlotSummary,
+) -> Result<Booking, FhirError> {
+    let what = format!(
+        "Appointment/{}",
+        appointment.id.as_deref().unwrap_or_default()
+    );
+    let code = appointment
+        .identifier
+        .iter()
+        .find(|i| i.system.as_deref() == Some(BOOKING_CODE_SYSTEM))
+        .and_then(|i| i.value.clone())
+        .ok_or_else(|| FhirError::malformed(&what, "no booking code"))?;
+    let status = match appointment.status.as_deref() {
+        Some("cancelled" | "noshow" | "entered-in-error") => BookingStatus::Cancelled,
+        Some(_) => BookingStatus::Confirmed,
+        None => return Err(FhirError::malformed(&what, "no status")),
+    };
+    let updated = parse_time(appointment.meta.last_updated.as_deref());
+    let created_at = parse_time(appointment.created.as_deref())
+        .or(updated)
+        .ok_or_else(|| FhirError::malformed(&what, "no creation time"))?;
+    let channel = appointment
+        .meta
+        .tag
+        .iter()
+        .find(|t| t.system.as_deref() == Some(CHANNEL_SYSTEM))
+        .and_then(|t| t.code.clone())
+        .unwrap_or_default();
+    Ok(Booking {
+        code,
+        status,
+        patient: masked(patient),
+        channel,
+        created_at,
+        cancel_deadline: summary.start - Duration::minutes(CANCEL_CUTOFF_MINUTES),
+        cancelled_at: (status == BookingStatus::Cancelled)
+            .then_some(updated)
+            .flatten(),
+        slot: summary,
+    })
+}
+
+/// A refusal in the app's own terms. The FHIR server's own wording is not kept: it may repeat
+/// what the patient typed, and the app explains each kind itself.
+pub fn problem(kind: ProblemKind) -> Problem {
+    Problem {
+        type_uri: kind.type_uri(),
+        title: kind.slug().to_string(),
+        status: kind.status(),
+        detail: None,
+        errors: Vec::new(),
+        alternatives: Vec::new(),
+    }
+}
