@@ -53,13 +53,8 @@ pub fn App() -> impl IntoView {
                 if cfg.mode != Mode::Phone {
                     return view! { <ConfigScreen problem=ConfigScreenProblem::Mode /> }.into_any();
                 }
-                match api::from_config(&cfg) {
-                    Ok(api) => {
-                        provide_api(api);
-                        view! { <Shell config=cfg /> }.into_any()
-                    }
-                    Err(_) => view! { <ConfigScreen problem=ConfigScreenProblem::Adapter /> }.into_any(),
-                }
+                provide_api(api::from_config(&cfg));
+                view! { <Shell config=cfg /> }.into_any()
             }
             Some(ConfigState::Invalid(errors)) => {
                 view! { <ConfigScreen problem=ConfigScreenProblem::Invalid(errors) /> }.into_any()
@@ -76,7 +71,6 @@ pub fn App() -> impl IntoView {
 enum ConfigScreenProblem {
     Invalid(Vec<ConfigError>),
     Unreachable,
-    Adapter,
     Mode,
 }
 
@@ -106,9 +100,6 @@ fn ConfigScreen(problem: ConfigScreenProblem) -> impl IntoView {
             <button class="button" on:click=|_| browser::reload()>{i18n.t(Msg::Retry)}</button>
         }
         .into_any(),
-        ConfigScreenProblem::Adapter => {
-            view! { <p>{i18n.t(Msg::ConfigAdapterUnavailable)}</p> }.into_any()
-        }
         ConfigScreenProblem::Mode => {
             view! { <p>{i18n.t(Msg::ConfigModeUnavailable)}</p> }.into_any()
         }

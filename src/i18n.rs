@@ -52,7 +52,6 @@ messages! {
     ConfigEmpty => "列表不能为空", "The list must not be empty";
     ConfigOutOfRange => "数值超出范围（{}）", "Number out of range ({})";
     ConfigBadValue => "取值包含不允许的字符或格式", "The value has characters or a format that is not allowed";
-    ConfigAdapterUnavailable => "此版本尚不支持所配置的接口类型（api.kind）。请联系网站运营方。", "This build does not support the configured API kind (api.kind) yet. Please tell the site operator.";
     ConfigModeUnavailable => "此版本尚不支持所配置的运行模式（mode.kind：自助机或嵌入）。请联系网站运营方。", "This build does not support the configured mode (mode.kind: kiosk or embed) yet. Please tell the site operator.";
 
     // Errors a patient can act on
@@ -126,6 +125,7 @@ messages! {
     // Booking: hold
     BookTitle => "预约挂号", "Book an appointment";
     Holding => "正在为您锁定号源…", "Holding this slot for you…";
+    NoHold => "此医院不预先锁号：确认预约时才占用号源。", "This hospital does not hold slots: the place is yours once you confirm.";
     HeldFor => "号源已为您保留，剩余 {}", "This slot is held for you for {}";
     HoldEndingSoon => "保留时间不足 1 分钟，请尽快完成预约；如超时，可重新锁定该号源。", "Less than a minute left to finish booking; if time runs out you can take the slot again.";
     HoldExpired => "保留时间已到，号源已释放。如仍有空位，可以重新锁定。", "The hold has run out and the slot was released. If it is still free, you can take it again.";

@@ -478,11 +478,14 @@ impl UrlNarrowing {
     }
 }
 
-/// Ids that may be put into a path: letters, digits, `-` and `_`, at most 64.
+/// Ids that may be put into a path: letters, digits, `-`, `_` and `.` (FHIR ids have dots), at
+/// most 80 (a FHIR id of 64 and the adapter's type prefix); never dots alone, which a URL parser
+/// reads as `.` or `..`.
 pub fn is_safe_id(s: &str) -> bool {
-    (1..=64).contains(&s.len())
+    (1..=80).contains(&s.len())
+        && !s.bytes().all(|b| b == b'.')
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl Config {
@@ -690,6 +693,13 @@ mod tests {
 
         let hostile = UrlNarrowing::from_pairs([("hospital", "../../admin"), ("lang", "xx")]);
         assert_eq!(hostile, UrlNarrowing::default());
+        for dots in [".", ".."] {
+            assert_eq!(
+                UrlNarrowing::from_pairs([("hospital", dots)]).hospital,
+                None
+            );
+        }
+        assert!(is_safe_id("org.b-resp_2"));
         assert_eq!(c.narrowed(&hostile), (Locale::En, None));
     }
 }

@@ -507,13 +507,20 @@ pub struct Alternative {
     pub period: Period,
 }
 
-/// Percent-encodes one path segment or query value. Only letters, digits, `-`, `_` and `~` pass
-/// (dots too are encoded, so no segment can become `..`): an id taken from a URL or an API answer
-/// can never change which route is called.
+/// Percent-encodes one path segment or query value. Only letters, digits, `-`, `_`, `~` and `.`
+/// pass: an id taken from a URL or an API answer can never change which route is called.
+///
+/// Browsers read `%2E` in a path as a dot, so encoding dots would not stop `..` from climbing a
+/// level, and would make the address bar and the app disagree about a path. Dots stay dots, and a
+/// value made of dots alone, the only one a URL parser treats as `.` or `..`, is encoded twice: it
+/// reaches the server as the literal text `%2E`, which names nothing.
 pub fn encode_component(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b == b'.') {
+        return "%252E".repeat(s.len());
+    }
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~' | b'.') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -529,10 +536,10 @@ mod tests {
     #[test]
     fn encoded_components_cannot_escape_their_segment() {
         assert_eq!(encode_component("h1-cardio_2"), "h1-cardio_2");
-        assert_eq!(
-            encode_component("../admin?x=1#y"),
-            "%2E%2E%2Fadmin%3Fx%3D1%23y"
-        );
+        assert_eq!(encode_component("../admin?x=1#y"), "..%2Fadmin%3Fx%3D1%23y");
+        assert_eq!(encode_component("org.b-resp"), "org.b-resp");
+        assert_eq!(encode_component(".."), "%252E%252E");
+        assert_eq!(encode_component("."), "%252E");
         assert_eq!(encode_component("心"), "%E5%BF%83");
     }
 

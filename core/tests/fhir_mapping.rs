@@ -5,6 +5,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use fairslot_core::fhir::{self, Bundle, DepartmentRef, FhirError, Window};
+use fairslot_core::identity;
 use fairslot_core::{
     BookingStatus, DoctorTitle, DocumentKind, HospitalLevel, PatientInput, Period, ProblemKind,
     Relationship, SessionStatus, SlotSummary, Text,
@@ -439,16 +440,17 @@ fn english_first_resources_and_known_zones() {
     assert_eq!(fhir::zone_offset_minutes("Europe/London"), None);
 }
 
-fn patient() -> PatientInput {
-    PatientInput {
+fn patient() -> identity::Patient {
+    let input = PatientInput {
         name: "张三".into(),
         document_kind: DocumentKind::ResidentId,
-        document_number: "11010519491231002X".into(),
-        phone: "13800138000".into(),
+        document_number: "11010519491231002x".into(),
+        phone: "138 0013 8000".into(),
         medical_card: None,
         relationship: Relationship::Myself,
         consent: true,
-    }
+    };
+    identity::Patient::validate(&input, day(1)).unwrap()
 }
 
 #[test]
@@ -476,7 +478,7 @@ fn booking_codes_are_stable_per_key_and_easy_to_read() {
 fn conditions_are_encoded_queries() {
     assert_eq!(
         fhir::patient_condition(&patient()),
-        "identifier=https%3A%2F%2Ffairslot%2Eexample%2Ffhir%2Fsid%2Fcn-resident-id%7C11010519491231002X"
+        "identifier=https%3A%2F%2Ffairslot.example%2Ffhir%2Fsid%2Fcn-resident-id%7C11010519491231002X"
     );
     assert!(fhir::booking_condition("k&x=1").ends_with("%7Ck%26x%3D1"));
 }
@@ -546,6 +548,9 @@ fn an_appointment_written_reads_back_as_the_booking() {
     written["meta"]["versionId"] = json!("v1");
     written["meta"]["lastUpdated"] = json!("2026-11-30T01:02:04.000Z");
     let patient_res: Value = fhir::patient_resource(&patient());
+    // Stored normalised, as checked: upper-case check character, digits only.
+    assert_eq!(patient_res["identifier"][0]["value"], "11010519491231002X");
+    assert_eq!(patient_res["telecom"][0]["value"], "13800138000");
     let stored_patient: fhir::Patient = serde_json::from_value(patient_res).unwrap();
     assert_eq!(
         fhir::patient_last4(&stored_patient).as_deref(),

@@ -112,3 +112,23 @@ export async function startServer(args: string[]): Promise<OwnServer> {
     },
   };
 }
+
+/** A local FHIR R4 server (Medplum's router and in-memory repository, `e2e/fhir/server.mjs`). */
+export type FhirServer = { base: string; stop: () => void };
+
+/** Starts a seeded FHIR server on a free loopback port; `pure` switches its gap fills off. */
+export async function startFhirServer(pure: boolean): Promise<FhirServer> {
+  const { spawn } = await import('node:child_process');
+  const { resolve } = await import('node:path');
+  const script = resolve(__dirname, '..', 'fhir', 'server.mjs');
+  const args = [script, '--port', '0', '--seed', '--quiet', ...(pure ? ['--pure'] : [])];
+  const server = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const base = await new Promise<string>((ok, fail) => {
+    server.stdout!.on('data', (chunk: Buffer) => {
+      const m = /^FHIR server listening on (http:\/\/127\.0\.0\.1:\d+\/fhir\/R4)$/m.exec(chunk.toString());
+      if (m) ok(m[1]);
+    });
+    server.on('exit', (code) => fail(new Error(`FHIR server exited ${code}`)));
+  });
+  return { base, stop: () => server.kill('SIGTERM') };
+}

@@ -20,18 +20,28 @@ use crate::offline::reads;
 const REMEMBER_HEALTHY_MS: u64 = 5 * 60 * 1000;
 
 /// A request before it is sent to one of the endpoints.
-struct Outgoing<'a> {
-    method: Method,
-    path: &'a str,
-    body: Option<String>,
-    idempotency_key: Option<&'a str>,
+pub struct Outgoing<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub body: Option<String>,
+    /// Headers beyond those every request of the dialect carries.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// The wire conventions of the API behind the endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialect {
+    /// Fairslot's JSON API: the channel travels in a header, errors are problem details.
+    Native { channel: String },
+    /// FHIR R4: `application/fhir+json`, and no header a FHIR server's CORS policy would refuse.
+    Fhir,
 }
 
 /// One or more base URLs of the same API, tried in order; one that answered when the first did
 /// not goes first for a while.
 pub struct Transport {
     base_urls: Vec<String>,
-    channel: String,
+    dialect: Dialect,
     /// How long a request may take before it counts as unanswered and the next endpoint is tried.
     timeout: Duration,
     preferred: AtomicUsize,
@@ -40,10 +50,10 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(base_urls: Vec<String>, channel: String, timeout: Duration) -> Self {
+    pub fn new(base_urls: Vec<String>, dialect: Dialect, timeout: Duration) -> Self {
         Self {
             base_urls,
-            channel,
+            dialect,
             timeout,
             preferred: AtomicUsize::new(0),
             preferred_until: AtomicU64::new(0),
@@ -72,13 +82,31 @@ impl Transport {
         interpret(raw)
     }
 
+    /// The path and query of `url` below one of the endpoints, so a server's absolute link (a next
+    /// page) can be asked of whichever endpoint answers. `None` for a URL elsewhere.
+    pub fn relative(&self, url: &str) -> Option<String> {
+        self.base_urls.iter().find_map(|base| {
+            if let Some(rest) = url.strip_prefix(base.as_str()) {
+                return rest.starts_with(['/', '?']).then(|| rest.to_string());
+            }
+            // A same-origin base (`/fhir`) against a link with scheme and host.
+            let path = url.split_once("://")?.1;
+            let path = &path[path.find('/')?..];
+            base.starts_with('/')
+                .then(|| path.strip_prefix(base.as_str()))
+                .flatten()
+                .filter(|rest| rest.starts_with(['/', '?']))
+                .map(str::to_string)
+        })
+    }
+
     /// GETs `path` from the network, whatever the cache holds.
     pub async fn get_raw(&self, path: &str) -> Result<RawResponse, ApiError> {
         let req = Outgoing {
             method: Method::GET,
             path,
             body: None,
-            idempotency_key: None,
+            headers: Vec::new(),
         };
         self.fetch(req).await
     }
@@ -92,11 +120,15 @@ impl Transport {
         idempotency_key: Option<&str>,
     ) -> Result<T, ApiError> {
         let body = serde_json::to_string(body).map_err(|e| ApiError::BadData(e.to_string()))?;
+        let headers = idempotency_key
+            .map(|k| (IDEMPOTENCY_HEADER, k.to_string()))
+            .into_iter()
+            .collect();
         let req = Outgoing {
             method: Method::POST,
             path,
             body: Some(body),
-            idempotency_key,
+            headers,
         };
         interpret(self.fetch(req).await?)
     }
@@ -107,7 +139,7 @@ impl Transport {
             method: Method::DELETE,
             path,
             body: None,
-            idempotency_key: None,
+            headers: Vec::new(),
         };
         let raw = self.fetch(req).await?;
         if (200..300).contains(&raw.status) {
@@ -119,7 +151,7 @@ impl Transport {
 
     /// Asks each endpoint in turn until one gives an answer that is not an outage. Kept apart from
     /// the typed reading so this loop exists once in the binary, not once per response type.
-    async fn fetch(&self, req: Outgoing<'_>) -> Result<RawResponse, ApiError> {
+    pub async fn fetch(&self, req: Outgoing<'_>) -> Result<RawResponse, ApiError> {
         let n = self.base_urls.len();
         let now = js_sys::Date::now() as u64;
         let first = if now < self.preferred_until.load(Ordering::Relaxed) {
@@ -173,16 +205,26 @@ impl Transport {
         let result = async {
             let mut builder = RequestBuilder::new(url)
                 .method(req.method.clone())
-                .header(CHANNEL_HEADER, &self.channel)
-                .header("Accept", "application/json, application/problem+json")
                 .abort_signal(Some(&signal));
-            if let Some(key) = req.idempotency_key {
-                builder = builder.header(IDEMPOTENCY_HEADER, key);
+            let content_type = match &self.dialect {
+                Dialect::Native { channel } => {
+                    builder = builder
+                        .header(CHANNEL_HEADER, channel)
+                        .header("Accept", "application/json, application/problem+json");
+                    "application/json"
+                }
+                Dialect::Fhir => {
+                    builder = builder.header("Accept", "application/fhir+json");
+                    "application/fhir+json"
+                }
+            };
+            for (name, value) in &req.headers {
+                builder = builder.header(name, value);
             }
             let sent = match &req.body {
                 Some(body) => {
                     builder
-                        .header("Content-Type", "application/json")
+                        .header("Content-Type", content_type)
                         .body(body.as_str())
                         .map_err(|_| ApiError::Network)?
                         .send()

@@ -3,6 +3,7 @@
 //! Views take an [`Api`] from context and call its methods; they never build a URL or parse JSON.
 //! Adding a backend means one new module implementing [`BookingApi`] and one config value.
 
+mod fhir;
 mod http;
 mod native;
 
@@ -19,7 +20,8 @@ use std::sync::Arc;
 
 use crate::i18n::Msg;
 
-pub use http::Transport;
+pub use fhir::FhirApi;
+pub use http::{Dialect, Transport};
 pub use native::NativeApi;
 
 /// A request in flight. Browser futures are not `Send`, so neither is this.
@@ -34,6 +36,11 @@ pub enum ScheduleTarget {
 
 /// Operations of a booking backend, in domain terms.
 pub trait BookingApi: Send + Sync {
+    /// Whether the backend can hold a slot while the patient fills in the form. Without holds the
+    /// booking page goes straight to the form, and the slot is taken only on confirming.
+    fn holds(&self) -> bool {
+        true
+    }
     fn hospitals(&self) -> ApiFuture<'_, HospitalList>;
     fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree>;
     fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList>;
@@ -103,16 +110,21 @@ impl ApiError {
     }
 }
 
-/// Builds the backend named by the config. `Err` names an adapter this build cannot use yet.
-pub fn from_config(config: &Config) -> Result<Api, AdapterKind> {
-    let transport = Transport::new(
-        config.base_urls.clone(),
-        config.channel.clone(),
-        std::time::Duration::from_millis(config.timeout_ms.into()),
-    );
+/// Builds the backend named by the config.
+pub fn from_config(config: &Config) -> Api {
+    let timeout = std::time::Duration::from_millis(config.timeout_ms.into());
+    let urls = config.base_urls.clone();
     match config.adapter {
-        AdapterKind::Native => Ok(Arc::new(NativeApi::new(transport))),
-        AdapterKind::Fhir => Err(AdapterKind::Fhir),
+        AdapterKind::Native => {
+            let dialect = Dialect::Native {
+                channel: config.channel.clone(),
+            };
+            Arc::new(NativeApi::new(Transport::new(urls, dialect, timeout)))
+        }
+        AdapterKind::Fhir => {
+            let transport = Transport::new(urls, Dialect::Fhir, timeout);
+            Arc::new(FhirApi::new(transport, config.channel.clone()))
+        }
     }
 }
 

@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(lookup_path("K7Q4-M2XP"), "/bookings/K7Q4-M2XP/lookup");
         assert_eq!(
             lookup_path("x/../y?document_last4=002X"),
-            "/bookings/x%2F%2E%2E%2Fy%3Fdocument_last4%3D002X/lookup"
+            "/bookings/x%2F..%2Fy%3Fdocument_last4%3D002X/lookup"
         );
     }
 }

@@ -73,6 +73,8 @@ enum HoldState {
         device_then_ms: f64,
     },
     Expired,
+    /// The backend has no holds: the place is taken on confirming.
+    NotNeeded,
     /// The slot could not be held or booked: taken, stopped, or the service failed.
     Refused(ApiError),
 }
@@ -188,6 +190,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         let slot_id = slot_id.clone();
         move || {
             if hold_in_flight.get_value() {
+                return;
+            }
+            if !api.holds() {
+                hold.set(HoldState::NotNeeded);
                 return;
             }
             let api = api.clone();
@@ -470,6 +476,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 <p class="notice" role="status">{i18n.t(Msg::Holding)}</p>
             }
             .into_any(),
+            HoldState::NotNeeded => view! {
+                <p class="notice">{i18n.t(Msg::NoHold)}</p>
+            }
+            .into_any(),
             HoldState::Held { .. } => {
                 let text = move || {
                     let s = remaining_secs.get().unwrap_or(0);
@@ -527,7 +537,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     });
 
     let flow = move || {
-        if !matches!(hold.get(), HoldState::Held { .. }) {
+        if !matches!(hold.get(), HoldState::Held { .. } | HoldState::NotNeeded) {
             return ().into_any();
         }
         match step.get() {

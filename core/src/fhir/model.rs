@@ -269,6 +269,10 @@ impl Bundle {
     pub fn parse(body: &str) -> Result<Self, FhirError> {
         let value: Value = serde_json::from_str(body)
             .map_err(|e| FhirError::malformed("search answer", e.to_string()))?;
+        Self::from_value(value)
+    }
+
+    pub fn from_value(value: Value) -> Result<Self, FhirError> {
         match value.get("resourceType").and_then(Value::as_str) {
             Some("Bundle") => serde_json::from_value(value)
                 .map_err(|e| FhirError::malformed("Bundle", e.to_string())),

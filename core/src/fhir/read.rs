@@ -163,7 +163,7 @@ pub fn hospitals(orgs: &[Organization]) -> Result<Vec<Hospital>, FhirError> {
         .collect()
 }
 
-fn service_department(hs: &model::HealthcareService) -> Result<Department, FhirError> {
+pub fn service_department(hs: &model::HealthcareService) -> Result<Department, FhirError> {
     let id = required_id(&hs.id, "HealthcareService")?;
     let name = bilingual(
         hs.name.as_deref(),
@@ -185,7 +185,7 @@ fn service_department(hs: &model::HealthcareService) -> Result<Department, FhirE
     })
 }
 
-fn org_department(org: &Organization) -> Result<Department, FhirError> {
+pub fn org_department(org: &Organization) -> Result<Department, FhirError> {
     let id = required_id(&org.id, "Organization")?;
     let name = org_name(org)
         .ok_or_else(|| FhirError::malformed(format!("Organization/{id}"), "no name"))?;

@@ -21,10 +21,9 @@ use super::{
     BOOKING_CODE_SYSTEM, BOOKING_KEY_SYSTEM, CHANNEL_SYSTEM, CLAIM_EXTENSION, FhirError,
     HK_MACAO_PERMIT_SYSTEM, PASSPORT_SYSTEM, RESIDENT_ID_SYSTEM, TAIWAN_PERMIT_SYSTEM,
 };
-use crate::identity::{last4, mask_document, mask_name, mask_phone};
+use crate::identity::{self, last4, mask_document, mask_name, mask_phone};
 use crate::{
-    Booking, BookingStatus, DocumentKind, MaskedPatient, PatientInput, Problem, ProblemKind,
-    SlotSummary,
+    Booking, BookingStatus, DocumentKind, MaskedPatient, Problem, ProblemKind, SlotSummary,
 };
 
 /// Until this long before the start a booking made through FHIR can be cancelled online, as with
@@ -84,7 +83,7 @@ pub fn identifier_condition(system: &str, value: &str) -> String {
 }
 
 /// The condition that finds a patient by their document.
-pub fn patient_condition(p: &PatientInput) -> String {
+pub fn patient_condition(p: &identity::Patient) -> String {
     identifier_condition(document_system(p.document_kind), &p.document_number)
 }
 
@@ -93,13 +92,14 @@ pub fn booking_condition(key: &str) -> String {
     identifier_condition(BOOKING_KEY_SYSTEM, key)
 }
 
-/// The Patient created for a booking: the document as identifier, the name, the mobile number.
-pub fn patient_resource(p: &PatientInput) -> Value {
+/// The Patient created for a booking, from the checked and normalised input: the document as
+/// identifier, the name, the mobile number.
+pub fn patient_resource(p: &identity::Patient) -> Value {
     json!({
         "resourceType": "Patient",
         "identifier": [{ "system": document_system(p.document_kind), "value": p.document_number }],
         "name": [{ "text": p.name }],
-        "telecom": [{ "system": "phone", "value": p.phone, "use": "mobile" }],
+        "telecom": [{ "system": "phone", "value": p.phone.as_str(), "use": "mobile" }],
     })
 }
 

@@ -1,0 +1,230 @@
+import { expect, test, type Page } from '@playwright/test';
+import { expectAccessible, hospitalToday, startFhirServer, type FhirServer } from './support';
+
+// The same build, pointed by config.json at a FHIR R4 server nobody on this project wrote:
+// Medplum's router over its in-memory repository, seeded with e2e/fhir/seed.mjs. Run twice: as
+// Medplum serves it (`--pure`: no paging links, no _include, no atomic transactions) and with the
+// gap fills that make it behave like a fuller server (links, _include).
+
+const ID = '11010519491231002X';
+const PATIENT_SYSTEM = 'https://fairslot.example/fhir/sid/cn-resident-id';
+const CHANNEL = 'partner-fhir';
+
+function dayPlus(n: number): string {
+  const d = new Date(`${hospitalToday()}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+async function fhirGet(fhir: FhirServer, path: string): Promise<any> {
+  const res = await fetch(`${fhir.base}/${path}`, { headers: { accept: 'application/fhir+json' } });
+  expect(res.ok, `GET ${path} -> ${res.status}`).toBeTruthy();
+  return res.json();
+}
+
+/** A free slot of a seeded doctor on day `day` (offset from today), skipping `skip` free ones. */
+async function freeSlot(fhir: FhirServer, key: string, day: number, skip = 0): Promise<{ id: string; start: string; end: string }> {
+  const date = dayPlus(day);
+  const bundle = await fhirGet(
+    fhir,
+    `Slot?schedule=Schedule/sched-${key}&status=free&start=ge${date}T00:00:00%2B08:00&start=lt${date}T23:59:00%2B08:00&_count=100`,
+  );
+  const slots = (bundle.entry ?? []).map((e: any) => e.resource).sort((a: any, b: any) => a.start.localeCompare(b.start));
+  expect(slots.length, `free slots of ${key} on ${date}`).toBeGreaterThan(skip);
+  return slots[skip];
+}
+
+async function appointmentsOf(fhir: FhirServer, slotId: string): Promise<any[]> {
+  const bundle = await fhirGet(fhir, `Appointment?slot=Slot/${slotId}&_count=50`);
+  return (bundle.entry ?? []).map((e: any) => e.resource);
+}
+
+async function fillPatient(page: Page) {
+  await page.getByLabel('Full name').fill('Li Lei');
+  await page.getByLabel('Document number').fill(ID);
+  await page.getByLabel('Mobile number').fill('138 1234 5678');
+  await page.getByLabel(/I have read/).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+const cardioDoctor = (role: string, day: string) =>
+  `/hospitals/hosp-a/departments/hs.hs-a-cardio/doctors/${role}?day=${day}&lang=en`;
+
+for (const mode of ['pure', 'filled'] as const) {
+  test.describe(`a FHIR R4 backend (${mode})`, () => {
+    let fhir: FhirServer;
+    // The phone and desktop projects each start their own server; each takes its own slots too.
+    const nth = () => (test.info().project.name === 'phone' ? 0 : 3);
+
+    test.beforeAll(async () => {
+      fhir = await startFhirServer(mode === 'pure');
+    });
+    test.afterAll(() => fhir?.stop());
+    test.beforeEach(async ({ page }) => {
+      await page.route('**/config.json', (route) =>
+        route.fulfill({
+          json: { api: { kind: 'fhir', base_urls: [fhir.base] }, channel: CHANNEL, locale: 'en', mode: { kind: 'phone' } },
+        }),
+      );
+    });
+
+    test('patients browse hospitals, both department styles, doctors and sessions', async ({ page }) => {
+      await page.goto('/?lang=en');
+      const cards = page.locator('.hospital-card');
+      await expect(cards).toHaveCount(2);
+      const a = cards.filter({ hasText: "Qingcheng First People's Hospital" });
+      const b = cards.filter({ hasText: 'Jiangnan Central Hospital' });
+      await expect(a.locator('.badge')).toHaveText('Grade 3A');
+      // Hospital B states no grade and the app invents none.
+      await expect(b.locator('.badge')).toHaveCount(0);
+      await expect(b).toContainText('Xihu District');
+      await expectAccessible(page);
+
+      // Departments as HealthcareService, grouped by category.
+      await a.getByRole('link').click();
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText("Qingcheng First People's Hospital");
+      await expect(page.getByText('Internal Medicine')).toBeVisible();
+      await expect(page.getByRole('link', { name: 'Gastroenterology' })).toBeVisible();
+      await page.getByRole('link', { name: 'Cardiology' }).click();
+      const wang = page.locator('.doctor-card').filter({ hasText: 'Jianguo Wang' });
+      await expect(wang).toContainText('Chief physician');
+      await expect(wang).toContainText('¥50.00');
+      await expectAccessible(page);
+
+      // Departments as Organizations two partOf levels down; no fees published there.
+      await page.goto('/hospitals/hosp-b?lang=en');
+      await expect(page.getByText('Paediatrics', { exact: true })).toBeVisible();
+      await page.getByRole('link', { name: 'Respiratory Medicine' }).click();
+      const huang = page.locator('.doctor-card').filter({ hasText: 'Zhiqiang Huang' });
+      await expect(huang).toContainText('Chief physician');
+      await expect(huang).not.toContainText('¥');
+      await huang.getByRole('link').click();
+
+      // Sessions derived from the slots, in hospital time; the all-unavailable day is stopped.
+      await expect(page).toHaveURL(/\/doctors\/role-b-resp-1/);
+      await expect(page.locator('.timezone-note')).toContainText('UTC+08:00');
+      const stopped = page.locator(`.day[data-date="${dayPlus(2)}"]`);
+      await expect(stopped).toHaveAttribute('data-state', 'stopped');
+      await stopped.click();
+      await expect(stopped).toHaveAttribute('aria-pressed', 'true');
+      await expect(page.locator('.session-card[data-state="stopped"]')).toHaveCount(2);
+      await page.locator(`.day[data-date="${dayPlus(3)}"]`).click();
+      const first = await freeSlot(fhir, 'b-resp-1', 3);
+      await expect(page.locator(`.slot[data-slot="${first.id}"] a`)).toContainText(first.start.slice(11, 16));
+      await expectAccessible(page);
+    });
+
+    test('a booking takes the slot, creates the patient and one appointment with the channel', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-cardio-1', 4, nth());
+      await page.goto(cardioDoctor('role-a-cardio-1', dayPlus(4)));
+      await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
+      await expect(page).toHaveURL(new RegExp(`/book/${slot.id}`));
+      // No hold in FHIR: the form comes at once, and says when the place is taken.
+      await expect(page.getByText('does not hold slots')).toBeVisible();
+      await expect(page.getByRole('timer')).toHaveCount(0);
+      await expectAccessible(page);
+      await fillPatient(page);
+      await expect(page.locator('.review')).toContainText('1101**********002X');
+      await page.getByRole('button', { name: 'Confirm booking' }).click();
+
+      await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/);
+      const code = decodeURIComponent(page.url().split('/').pop()!);
+      await expect(page.locator('.ticket-code')).toHaveText(code);
+      await expect(page.locator('.ticket')).toContainText(`${slot.start.slice(11, 16)}–${slot.end.slice(11, 16)} (UTC+08:00)`);
+      await expect(page.locator('.ticket')).toContainText('Jianguo Wang');
+      await expectAccessible(page);
+
+      const appointments = await appointmentsOf(fhir, slot.id);
+      expect(appointments).toHaveLength(1);
+      const appt = appointments[0];
+      expect(appt.status).toBe('booked');
+      expect(appt.meta.tag).toContainEqual(expect.objectContaining({ code: CHANNEL }));
+      expect(appt.identifier).toContainEqual(expect.objectContaining({ value: code }));
+      expect(appt.participant.map((p: any) => p.actor.reference)).toContainEqual('PractitionerRole/role-a-cardio-1');
+      const stored = await fhirGet(fhir, `Slot/${slot.id}`);
+      expect(stored.status).toBe('busy');
+      const patients = await fhirGet(fhir, `Patient?identifier=${encodeURIComponent(`${PATIENT_SYSTEM}|${ID}`)}`);
+      expect(patients.entry.length).toBe(1);
+      expect(patients.entry[0].resource.telecom[0].value).toBe('13812345678');
+
+      // The schedule shows the place gone.
+      await page.goto(cardioDoctor('role-a-cardio-1', dayPlus(4)));
+      await expect(page.locator(`.slot[data-slot="${slot.id}"] a`)).toHaveCount(0);
+    });
+
+    test('a booking whose answer was lost is retried without a second appointment', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-cardio-2', 5, nth());
+      let dropped = 0;
+      await page.route(`${fhir.base}/Appointment`, async (route) => {
+        if (route.request().method() === 'POST' && dropped === 0) {
+          dropped++;
+          // The server stores it; the answer never reaches the browser.
+          await route.fetch();
+          await route.abort('connectionreset');
+        } else {
+          await route.continue();
+        }
+      });
+      await page.goto(cardioDoctor('role-a-cardio-2', dayPlus(5)));
+      await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
+      await fillPatient(page);
+      await page.getByRole('button', { name: 'Confirm booking' }).click();
+      await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/, { timeout: 20_000 });
+      expect(dropped).toBe(1);
+      const appointments = await appointmentsOf(fhir, slot.id);
+      expect(appointments).toHaveLength(1);
+      await expect(page.locator('.ticket-code')).toHaveText(
+        appointments[0].identifier.find((i: any) => i.system.endsWith('/booking-code')).value,
+      );
+    });
+
+    test('a slot taken by someone else meanwhile is refused with other times to choose', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-cardio-3', 6, nth());
+      await page.goto(cardioDoctor('role-a-cardio-3', dayPlus(6)));
+      await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
+      await fillPatient(page);
+      // Another system books it on the FHIR server while the patient reviews.
+      const current = await fhirGet(fhir, `Slot/${slot.id}`);
+      const put = await fetch(`${fhir.base}/Slot/${slot.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ ...current, status: 'busy' }),
+      });
+      expect(put.ok).toBeTruthy();
+      await page.getByRole('button', { name: 'Confirm booking' }).click();
+      await expect(page.getByText('This slot has just been taken')).toBeVisible();
+      await expect(page.locator('.alternatives a, .alternative a').first()).toBeVisible();
+      expect(await appointmentsOf(fhir, slot.id)).toHaveLength(0);
+      await expectAccessible(page);
+    });
+
+    test('a booking is found by code and cancelled, and the slot is free again', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-gastro-1', 7, nth());
+      await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-gastro/doctors/role-a-gastro-1?day=${dayPlus(7)}&lang=en`);
+      await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
+      await fillPatient(page);
+      await page.getByRole('button', { name: 'Confirm booking' }).click();
+      await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/);
+      const code = decodeURIComponent(page.url().split('/').pop()!);
+
+      // From another device: found by code (typed in lower case) and the document's last four.
+      await page.evaluate(() => localStorage.clear());
+      await page.goto('/bookings?lang=en');
+      await page.getByLabel('Booking code').fill(code.toLowerCase());
+      await page.locator('#lookup-last4').fill('9999');
+      await page.getByRole('button', { name: 'Find' }).click();
+      await expect(page.getByText('No booking found')).toBeVisible();
+      await page.locator('#lookup-last4').fill('002X');
+      await page.getByRole('button', { name: 'Find' }).click();
+      const item = page.locator(`.booking-item[data-code="${code}"]`);
+      await expect(item).toBeVisible();
+      await item.getByRole('button', { name: 'Cancel booking' }).click();
+      await item.getByLabel('Last 4 characters of the ID document').fill('002X');
+      await item.getByRole('button', { name: 'Yes, cancel' }).click();
+      await expect(item.locator('.badge')).toHaveText('Cancelled');
+      const [appt] = await appointmentsOf(fhir, slot.id);
+      expect(appt.status).toBe('cancelled');
+      expect((await fhirGet(fhir, `Slot/${slot.id}`)).status).toBe('free');
+    });
+  });
+}

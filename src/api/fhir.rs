@@ -1,0 +1,922 @@
+//! Adapter for HL7 FHIR R4 scheduling servers. The mapping rules live in
+//! [`fairslot_core::fhir`]; this module decides which requests to make.
+//!
+//! It assumes as little as it can of the server: it follows `Bundle.link[next]` and falls back to
+//! `_offset` paging; it asks for `_include` and reads what was not included; it guards a slot with
+//! a versioned update of the Slot itself, since many servers never mark a booked slot busy. FHIR
+//! has no standard hold, so [`BookingApi::holds`] is false and the booking page goes without one.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use fairslot_core::fhir::{
+    self, Bundle, DepartmentRef, FhirError, HealthcareService, Organization, Patient, Practitioner,
+    PractitionerRole, Window,
+};
+use fairslot_core::identity;
+use fairslot_core::time::{at_hospital, hospital_today};
+use fairslot_core::{
+    Alternative, Booking, BookingRequest, BookingStatus, DepartmentTree, Doctor, DoctorList, Hold,
+    HospitalList, ProblemKind, Schedule, SlotSummary, encode_component as enc,
+};
+use gloo_net::http::Method;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use super::http::{Outgoing, RawResponse};
+use super::{ApiError, ApiFuture, BookingApi, ScheduleTarget, Transport};
+use crate::browser;
+
+/// Most pages one search follows; a server that keeps linking beyond is not trusted further.
+const MAX_PAGES: usize = 40;
+/// Most references joined into one search parameter, to keep URLs short.
+const CHUNK: usize = 30;
+/// Hospitals listed by the hospital search: Organizations of the standard type "prov".
+const HOSPITAL_TYPE: &str = "http://terminology.hl7.org/CodeSystem/organization-type|prov";
+/// Directory resources kept for the session once read: they change rarely and every page needs
+/// them again.
+const DIRECTORY: [&str; 5] = [
+    "Organization",
+    "HealthcareService",
+    "PractitionerRole",
+    "Practitioner",
+    "Schedule",
+];
+
+pub struct FhirApi {
+    transport: Transport,
+    channel: String,
+    /// Directory resources by `Type/id`.
+    resources: Mutex<HashMap<String, Value>>,
+    /// Doctor lists by department id.
+    lists: Mutex<HashMap<String, DoctorList>>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::Problem(Box::new(fhir::problem(ProblemKind::NotFound)))
+}
+
+fn bad(e: FhirError) -> ApiError {
+    ApiError::BadData(e.to_string())
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value, kind: &str) -> Result<T, ApiError> {
+    fhir::read_resource(value, kind).map_err(bad)
+}
+
+fn of_type<T: serde::de::DeserializeOwned>(
+    found: &[Value],
+    kind: &str,
+) -> Result<Vec<T>, ApiError> {
+    found
+        .iter()
+        .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some(kind))
+        .map(|r| typed(r.clone(), kind))
+        .collect()
+}
+
+fn key_of(resource: &Value) -> Option<String> {
+    let kind = resource.get("resourceType")?.as_str()?;
+    let id = resource.get("id")?.as_str()?;
+    Some(format!("{kind}/{id}"))
+}
+
+/// Reads an answer: the JSON on success, and the same errors the native adapter gives otherwise.
+fn interpret(raw: RawResponse) -> Result<Value, ApiError> {
+    if (200..300).contains(&raw.status) {
+        if raw.body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        return serde_json::from_str(&raw.body).map_err(|e| ApiError::BadData(e.to_string()));
+    }
+    if raw.is_outage() {
+        return Err(ApiError::Server {
+            status: raw.status,
+            retry_after: raw.retry_after,
+        });
+    }
+    if matches!(raw.status, 404 | 410) {
+        return Err(not_found());
+    }
+    Err(ApiError::Server {
+        status: raw.status,
+        retry_after: None,
+    })
+}
+
+fn taken(alternatives: Vec<Alternative>) -> ApiError {
+    let mut p = fhir::problem(ProblemKind::SlotTaken);
+    p.alternatives = alternatives;
+    ApiError::Problem(Box::new(p))
+}
+
+impl FhirApi {
+    pub fn new(transport: Transport, channel: String) -> Self {
+        Self {
+            transport,
+            channel,
+            resources: Mutex::new(HashMap::new()),
+            lists: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remember(&self, resource: &Value) {
+        let Some(key) = key_of(resource) else { return };
+        if DIRECTORY.iter().any(|k| key.starts_with(&format!("{k}/")))
+            && let Ok(mut map) = self.resources.lock()
+        {
+            map.insert(key, resource.clone());
+        }
+    }
+
+    fn remembered(&self, key: &str) -> Option<Value> {
+        self.resources.lock().ok()?.get(key).cloned()
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<Value, ApiError> {
+        let req = Outgoing {
+            method,
+            path,
+            body: body.map(Value::to_string),
+            headers,
+        };
+        interpret(self.transport.fetch(req).await?)
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, ApiError> {
+        self.send(Method::GET, path, None, Vec::new()).await
+    }
+
+    /// One resource, from the session's directory when it was read before.
+    async fn read(&self, kind: &str, id: &str) -> Result<Value, ApiError> {
+        if !fhir::is_fhir_id(id) {
+            return Err(not_found());
+        }
+        let key = format!("{kind}/{id}");
+        if let Some(v) = self.remembered(&key) {
+            return Ok(v);
+        }
+        let value = self.get(&format!("/{key}")).await?;
+        self.remember(&value);
+        Ok(value)
+    }
+
+    /// Every resource a search returns, across its pages.
+    async fn search(&self, kind: &str, query: &str) -> Result<Vec<Value>, ApiError> {
+        let first = format!("/{kind}?{query}");
+        let mut path = first.clone();
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let bundle = Bundle::from_value(self.get(&path).await?).map_err(bad)?;
+            let mut new_matches = 0usize;
+            for resource in bundle.entry.into_iter().filter_map(|e| e.resource) {
+                let is_match = resource.get("resourceType").and_then(Value::as_str) == Some(kind);
+                let key = key_of(&resource);
+                if is_match && key.as_ref().is_some_and(|k| !seen.insert(k.clone())) {
+                    continue;
+                }
+                new_matches += usize::from(is_match);
+                self.remember(&resource);
+                out.push(resource);
+            }
+            // A server that ignores the page asked for sends the same one again: stop there.
+            if new_matches == 0 {
+                return Ok(out);
+            }
+            let next = bundle.link.iter().find_map(|l| {
+                (l.relation.as_deref() == Some("next"))
+                    .then(|| l.url.as_deref().and_then(|u| self.transport.relative(u)))
+                    .flatten()
+            });
+            let more = bundle.total.is_some_and(|t| (seen.len() as u64) < t);
+            path = match next {
+                Some(next) => next,
+                None if more => format!("{first}&_offset={}", seen.len()),
+                None => return Ok(out),
+            };
+        }
+        Err(ApiError::BadData(format!(
+            "{kind} search has too many pages"
+        )))
+    }
+
+    /// The hospital an Organization belongs to: itself, or the top of its `partOf` chain.
+    async fn hospital_of(&self, org_id: &str) -> Result<fairslot_core::Hospital, ApiError> {
+        let mut id = org_id.to_string();
+        for _ in 0..6 {
+            let org: Organization = typed(self.read("Organization", &id).await?, "Organization")?;
+            match org.part_of.as_ref().and_then(|p| p.id_of("Organization")) {
+                Some(parent) => id = parent.to_string(),
+                None => return fhir::hospital(&org).map_err(bad),
+            }
+        }
+        Err(ApiError::BadData(
+            "Organization partOf chain too deep".into(),
+        ))
+    }
+
+    async fn doctor_list(&self, department_id: &str) -> Result<DoctorList, ApiError> {
+        if let Some(list) = self
+            .lists
+            .lock()
+            .ok()
+            .and_then(|m| m.get(department_id).cloned())
+        {
+            return Ok(list);
+        }
+        let dept = DepartmentRef::parse(department_id).ok_or_else(not_found)?;
+        let (department, hospital, by) = match &dept {
+            DepartmentRef::Service(id) => {
+                let hs: HealthcareService = typed(
+                    self.read("HealthcareService", id).await?,
+                    "HealthcareService",
+                )?;
+                let owner = hs
+                    .provided_by
+                    .as_ref()
+                    .and_then(|r| r.id_of("Organization"));
+                let hospital = self.hospital_of(owner.ok_or_else(not_found)?).await?;
+                (
+                    fhir::service_department(&hs).map_err(bad)?,
+                    hospital,
+                    "service",
+                )
+            }
+            DepartmentRef::Organization(id) => {
+                let org: Organization =
+                    typed(self.read("Organization", id).await?, "Organization")?;
+                // A hospital is not one of its own departments.
+                let parent = org.part_of.as_ref().and_then(|p| p.id_of("Organization"));
+                let hospital = self.hospital_of(parent.ok_or_else(not_found)?).await?;
+                (
+                    fhir::org_department(&org).map_err(bad)?,
+                    hospital,
+                    "organization",
+                )
+            }
+        };
+        let query = format!(
+            "{by}={}&_include=PractitionerRole:practitioner&_count=200",
+            enc(&dept.reference())
+        );
+        let found = self.search("PractitionerRole", &query).await?;
+        let roles: Vec<PractitionerRole> = of_type(&found, "PractitionerRole")?;
+        let mut people: Vec<Practitioner> = of_type(&found, "Practitioner")?;
+        // Servers that ignore _include: read the practitioners in one more search.
+        let missing: Vec<String> = roles
+            .iter()
+            .filter_map(|r| r.practitioner.as_ref()?.id_of("Practitioner"))
+            .filter(|id| fhir::is_fhir_id(id))
+            .filter(|id| !people.iter().any(|p| p.id.as_deref() == Some(id)))
+            .map(str::to_string)
+            .collect();
+        for chunk in missing.chunks(CHUNK) {
+            let found = self
+                .search("Practitioner", &format!("_id={}", chunk.join(",")))
+                .await?;
+            people.extend(of_type::<Practitioner>(&found, "Practitioner")?);
+        }
+        let mut items = Vec::new();
+        for role in &roles {
+            let person = role
+                .practitioner
+                .as_ref()
+                .and_then(|r| r.id_of("Practitioner"))
+                .and_then(|id| people.iter().find(|p| p.id.as_deref() == Some(id)));
+            if let Some(d) = fhir::doctor(role, person, &hospital.id, department_id).map_err(bad)? {
+                items.push(d);
+            }
+        }
+        let list = DoctorList {
+            department,
+            hospital,
+            items,
+        };
+        if let Ok(mut map) = self.lists.lock() {
+            map.insert(department_id.to_string(), list.clone());
+        }
+        Ok(list)
+    }
+
+    /// The doctor list a PractitionerRole appears in.
+    async fn list_of_role(&self, role_id: &str) -> Result<DoctorList, ApiError> {
+        let known = self.lists.lock().ok().and_then(|m| {
+            m.values()
+                .find(|l| l.items.iter().any(|d| d.id == role_id))
+                .cloned()
+        });
+        if let Some(list) = known {
+            return Ok(list);
+        }
+        let role: PractitionerRole = typed(
+            self.read("PractitionerRole", role_id).await?,
+            "PractitionerRole",
+        )?;
+        let dept = match role
+            .healthcare_service
+            .iter()
+            .find_map(|r| r.id_of("HealthcareService"))
+        {
+            Some(id) => DepartmentRef::Service(id.to_string()),
+            None => {
+                let org = role
+                    .organization
+                    .as_ref()
+                    .and_then(|r| r.id_of("Organization"));
+                DepartmentRef::Organization(org.ok_or_else(not_found)?.to_string())
+            }
+        };
+        self.doctor_list(&dept.id()).await
+    }
+
+    /// Which doctor each Schedule of these doctors belongs to, by Schedule id.
+    async fn owners(&self, doctors: &[Doctor]) -> Result<HashMap<String, String>, ApiError> {
+        let mut by_actor: HashMap<String, String> = HashMap::new();
+        for d in doctors {
+            by_actor.insert(format!("PractitionerRole/{}", d.id), d.id.clone());
+            let role = self.remembered(&format!("PractitionerRole/{}", d.id));
+            let person = role.and_then(|r| {
+                r.get("practitioner")?
+                    .get("reference")?
+                    .as_str()
+                    .map(String::from)
+            });
+            if let Some(p) = person.filter(|p| p.starts_with("Practitioner/")) {
+                by_actor.entry(p).or_insert_with(|| d.id.clone());
+            }
+        }
+        let actors: Vec<&String> = by_actor.keys().collect();
+        let mut owner = HashMap::new();
+        for chunk in actors.chunks(CHUNK) {
+            let list: Vec<String> = chunk.iter().map(|a| a.to_string()).collect();
+            let found = self
+                .search("Schedule", &format!("actor={}&_count=200", list.join(",")))
+                .await?;
+            for s in of_type::<fhir::Schedule>(&found, "Schedule")? {
+                if s.active == Some(false) {
+                    continue;
+                }
+                let doctor = s.actor.iter().find_map(|a| {
+                    let r = a.reference.as_deref()?;
+                    by_actor
+                        .iter()
+                        .find(|(k, _)| r.ends_with(k.as_str()))
+                        .map(|(_, v)| v)
+                });
+                if let (Some(id), Some(doctor)) = (s.id, doctor) {
+                    owner.insert(id, doctor.clone());
+                }
+            }
+        }
+        Ok(owner)
+    }
+
+    async fn schedule_of(
+        &self,
+        target: ScheduleTarget,
+        from: NaiveDate,
+        days: u32,
+    ) -> Result<Schedule, ApiError> {
+        let (list, doctors) = match &target {
+            ScheduleTarget::Department(d) => {
+                let list = self.doctor_list(d).await?;
+                let doctors = list.items.clone();
+                (list, doctors)
+            }
+            ScheduleTarget::Doctor(role) => {
+                let list = self.list_of_role(role).await?;
+                let doctors = list
+                    .items
+                    .iter()
+                    .filter(|d| &d.id == role)
+                    .cloned()
+                    .collect();
+                (list, doctors)
+            }
+        };
+        let window = Window {
+            from,
+            days,
+            utc_offset_minutes: list.hospital.utc_offset_minutes,
+        };
+        let owner = self.owners(&doctors).await?;
+        let offset = fairslot_core::time::offset(window.utc_offset_minutes);
+        let bound = |date: NaiveDate| day_start(date, offset).map(|t| t.to_rfc3339());
+        let end_date = from + chrono::Days::new(days.into());
+        let (Some(start), Some(end)) = (bound(from), bound(end_date)) else {
+            return Err(ApiError::BadData("schedule window out of range".into()));
+        };
+        let ids: Vec<String> = owner.keys().map(|id| format!("Schedule/{id}")).collect();
+        let mut slots = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let query = format!(
+                "schedule={}&start=ge{}&start=lt{}&_count=500",
+                chunk.join(","),
+                enc(&start),
+                enc(&end)
+            );
+            let found = self.search("Slot", &query).await?;
+            slots.extend(of_type::<fhir::Slot>(&found, "Slot")?);
+        }
+        fhir::schedule(window, doctors, &owner, &slots).map_err(bad)
+    }
+
+    /// Where and when a slot is, as a booking shows it.
+    async fn summary(&self, slot: &fhir::Slot, role_id: &str) -> Result<SlotSummary, ApiError> {
+        let list = self.list_of_role(role_id).await?;
+        let doctor = list
+            .items
+            .iter()
+            .find(|d| d.id == role_id)
+            .ok_or_else(not_found)?;
+        let what = format!("Slot/{}", slot.id.as_deref().unwrap_or_default());
+        let offset = list.hospital.utc_offset_minutes;
+        let start = at_hospital(
+            fhir::instant(slot.start.as_deref(), &what).map_err(bad)?,
+            offset,
+        );
+        let end = at_hospital(
+            fhir::instant(slot.end.as_deref(), &what).map_err(bad)?,
+            offset,
+        );
+        Ok(SlotSummary {
+            slot_id: slot.id.clone().unwrap_or_default(),
+            start,
+            end,
+            period: fhir::period_of(start),
+            hospital_id: list.hospital.id.clone(),
+            hospital_name: list.hospital.name.clone(),
+            hospital_address: list.hospital.address.clone(),
+            department_id: list.department.id.clone(),
+            department_name: list.department.name.clone(),
+            doctor_id: doctor.id.clone(),
+            doctor_name: doctor.name.clone(),
+            fee_fen: doctor.fee_fen,
+        })
+    }
+
+    /// The doctor (PractitionerRole id) whose Schedule a slot is in.
+    async fn role_of_slot(&self, slot: &fhir::Slot) -> Result<String, ApiError> {
+        let schedule_id = slot.schedule.id_of("Schedule").ok_or_else(not_found)?;
+        let schedule: fhir::Schedule =
+            typed(self.read("Schedule", schedule_id).await?, "Schedule")?;
+        for actor in &schedule.actor {
+            if let Some(role) = actor.id_of("PractitionerRole") {
+                return Ok(role.to_string());
+            }
+        }
+        Err(not_found())
+    }
+
+    /// A stored Appointment as a booking, with its slot's place and time.
+    async fn booking_of(
+        &self,
+        appointment: Value,
+        patient: Option<Patient>,
+    ) -> Result<Booking, ApiError> {
+        let appt: fhir::Appointment = typed(appointment, "Appointment")?;
+        let slot_id = appt
+            .slot
+            .iter()
+            .find_map(|r| r.id_of("Slot"))
+            .ok_or_else(|| ApiError::BadData("Appointment without a Slot".into()))?;
+        let slot: fhir::Slot = typed(self.read_fresh("Slot", slot_id).await?, "Slot")?;
+        let role = match appt
+            .participant
+            .iter()
+            .find_map(|p| p.actor.as_ref()?.id_of("PractitionerRole"))
+        {
+            Some(r) => r.to_string(),
+            None => self.role_of_slot(&slot).await?,
+        };
+        let summary = self.summary(&slot, &role).await?;
+        fhir::booking(&appt, patient.as_ref(), summary).map_err(bad)
+    }
+
+    /// A resource straight from the server, never from the session's directory.
+    async fn read_fresh(&self, kind: &str, id: &str) -> Result<Value, ApiError> {
+        if !fhir::is_fhir_id(id) {
+            return Err(not_found());
+        }
+        self.get(&format!("/{kind}/{id}")).await
+    }
+
+    /// Up to three free slots of the same schedule after now, offered when a slot is taken.
+    async fn alternatives(&self, slot: &fhir::Slot, role_id: &str) -> Vec<Alternative> {
+        let Some(schedule) = slot.schedule.id_of("Schedule") else {
+            return Vec::new();
+        };
+        let Ok(list) = self.list_of_role(role_id).await else {
+            return Vec::new();
+        };
+        let Some(doctor) = list.items.iter().find(|d| d.id == role_id) else {
+            return Vec::new();
+        };
+        let now = enc(&browser::now_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let path = format!(
+            "/Slot?schedule=Schedule/{schedule}&status=free&start=gt{now}&_sort=start&_count=3"
+        );
+        let Ok(found) = self.get(&path).await else {
+            return Vec::new();
+        };
+        let Ok(bundle) = Bundle::from_value(found) else {
+            return Vec::new();
+        };
+        let slots: Vec<fhir::Slot> = bundle.resources("Slot").unwrap_or_default();
+        let window = Window {
+            from: browser::now_utc().date_naive(),
+            days: 31,
+            utc_offset_minutes: list.hospital.utc_offset_minutes,
+        };
+        let owner = HashMap::from([(schedule.to_string(), role_id.to_string())]);
+        let Ok(schedule) = fhir::schedule(window, vec![doctor.clone()], &owner, &slots) else {
+            return Vec::new();
+        };
+        schedule
+            .sessions
+            .into_iter()
+            .flat_map(|s| {
+                let (date, period) = (s.date, s.period);
+                s.slots.into_iter().map(move |x| (date, period, x))
+            })
+            .filter(|(_, _, x)| x.remaining > 0 && Some(&x.id) != slot.id.as_ref())
+            .take(fairslot_core::MAX_ALTERNATIVES)
+            .map(|(date, period, x)| Alternative {
+                slot: x,
+                doctor_id: doctor.id.clone(),
+                doctor_name: doctor.name.clone(),
+                date,
+                period,
+            })
+            .collect()
+    }
+
+    /// Claims the slot for `key` with a versioned update; `Err` when it is someone else's.
+    async fn claim(&self, slot_id: &str, key: &str) -> Result<fhir::Slot, ApiError> {
+        for _ in 0..2 {
+            let raw = self
+                .read_fresh("Slot", slot_id)
+                .await
+                .map_err(|e| match e {
+                    ApiError::Problem(p) if p.status == 404 => taken(Vec::new()),
+                    other => other,
+                })?;
+            let slot: fhir::Slot = typed(raw.clone(), "Slot")?;
+            if fhir::claimed_by(&raw) == Some(key) {
+                return Ok(slot);
+            }
+            if slot.status.as_deref() != Some("free") {
+                let role = self.role_of_slot(&slot).await?;
+                return Err(taken(self.alternatives(&slot, &role).await));
+            }
+            let mut headers = vec![("Prefer", "return=representation".to_string())];
+            if let Some(v) = fhir::version_of(&raw) {
+                headers.push(("If-Match", fhir::if_match(v)));
+            }
+            let path = format!("/Slot/{slot_id}");
+            match self
+                .send(Method::PUT, &path, Some(&fhir::claim(&raw, key)), headers)
+                .await
+            {
+                Ok(_) => return Ok(slot),
+                // Changed since it was read: read it again; it may be this key's own claim.
+                Err(ApiError::Server {
+                    status: 409 | 412, ..
+                }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(taken(Vec::new()))
+    }
+
+    /// Gives a claimed slot back, when the booking it was claimed for could not be made.
+    async fn release(&self, slot_id: &str, key: &str) {
+        let Ok(raw) = self.read_fresh("Slot", slot_id).await else {
+            return;
+        };
+        if fhir::claimed_by(&raw) != Some(key) {
+            return;
+        }
+        let headers = fhir::version_of(&raw)
+            .map(|v| ("If-Match", fhir::if_match(v)))
+            .into_iter()
+            .collect();
+        let path = format!("/Slot/{slot_id}");
+        let _ = self
+            .send(Method::PUT, &path, Some(&fhir::unclaim(&raw)), headers)
+            .await;
+    }
+
+    /// Creates a resource unless one matches `condition`; either way returns it.
+    async fn create_once(
+        &self,
+        kind: &str,
+        resource: &Value,
+        condition: &str,
+    ) -> Result<Value, ApiError> {
+        let headers = vec![
+            ("If-None-Exist", condition.to_string()),
+            ("Prefer", "return=representation".to_string()),
+        ];
+        let created = self
+            .send(Method::POST, &format!("/{kind}"), Some(resource), headers)
+            .await;
+        match created {
+            Ok(v) if v.get("id").is_some() => Ok(v),
+            // Created without a body, or more than one match already: find it.
+            Ok(_) | Err(ApiError::Server { status: 412, .. }) => {
+                let found = self.get(&format!("/{kind}?{condition}")).await?;
+                let bundle = Bundle::from_value(found).map_err(bad)?;
+                bundle
+                    .raw(kind)
+                    .first()
+                    .map(|v| (*v).clone())
+                    .ok_or_else(|| ApiError::BadData(format!("{kind} created but not found")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn find_by_key(&self, key: &str) -> Result<Option<Value>, ApiError> {
+        let found = self
+            .get(&format!("/Appointment?{}", fhir::booking_condition(key)))
+            .await?;
+        let bundle = Bundle::from_value(found).map_err(bad)?;
+        Ok(bundle.raw("Appointment").first().map(|v| (*v).clone()))
+    }
+
+    async fn book_once(&self, request: BookingRequest, key: String) -> Result<Booking, ApiError> {
+        if let Some(existing) = self.find_by_key(&key).await? {
+            return self.booking_of(existing, None).await;
+        }
+        // The FHIR server will not check a resident ID's check character: checked here, as the
+        // reference API does, and stored normalised.
+        let today = hospital_today(browser::now_utc(), fhir::DEFAULT_UTC_OFFSET_MINUTES);
+        let patient = identity::Patient::validate(&request.patient, today).map_err(|errors| {
+            let mut p = fhir::problem(ProblemKind::Validation);
+            p.errors = errors;
+            ApiError::Problem(Box::new(p))
+        })?;
+        let slot = self.claim(&request.slot_id, &key).await?;
+        let role = self.role_of_slot(&slot).await?;
+        let made = async {
+            let patient = self
+                .create_once(
+                    "Patient",
+                    &fhir::patient_resource(&patient),
+                    &fhir::patient_condition(&patient),
+                )
+                .await?;
+            let patient_id = patient
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let what = format!("Slot/{}", request.slot_id);
+            let start = fhir::instant(slot.start.as_deref(), &what).map_err(bad)?;
+            let end = fhir::instant(slot.end.as_deref(), &what).map_err(bad)?;
+            let appointment = fhir::appointment_resource(&fhir::AppointmentDraft {
+                key: &key,
+                channel: &self.channel,
+                slot_id: &request.slot_id,
+                start,
+                end,
+                patient_id,
+                role_id: &role,
+                created: browser::now_utc(),
+            });
+            let stored = self
+                .create_once("Appointment", &appointment, &fhir::booking_condition(&key))
+                .await?;
+            Ok::<_, ApiError>((stored, patient))
+        }
+        .await;
+        match made {
+            Ok((stored, patient)) => {
+                let patient: Option<Patient> = typed(patient, "Patient").ok();
+                self.booking_of(stored, patient).await
+            }
+            // Refused outright: the slot goes back. An outage or a lost answer keeps the claim,
+            // and the retry with the same key carries on from it.
+            Err(ApiError::Server { status, .. })
+                if (400..500).contains(&status) && status != 429 =>
+            {
+                self.release(&request.slot_id, &key).await;
+                Err(ApiError::Server {
+                    status,
+                    retry_after: None,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An Appointment by booking code, with its patient, when the document proof matches.
+    async fn owned(&self, code: &str, last4: &str) -> Result<(Value, Patient), ApiError> {
+        let code = code.trim().to_ascii_uppercase();
+        let condition = fhir::identifier_condition(fhir::BOOKING_CODE_SYSTEM, &code);
+        let found = self
+            .get(&format!(
+                "/Appointment?{condition}&_include=Appointment:patient"
+            ))
+            .await?;
+        let bundle = Bundle::from_value(found).map_err(bad)?;
+        let appointment = bundle.raw("Appointment").first().map(|v| (*v).clone());
+        let appointment = appointment.ok_or_else(not_found)?;
+        let appt: fhir::Appointment = typed(appointment.clone(), "Appointment")?;
+        let patient_id = appt
+            .participant
+            .iter()
+            .find_map(|p| p.actor.as_ref()?.id_of("Patient"))
+            .ok_or_else(not_found)?;
+        let included = bundle
+            .raw("Patient")
+            .into_iter()
+            .find(|p| p.get("id").and_then(Value::as_str) == Some(patient_id))
+            .cloned();
+        let patient = match included {
+            Some(p) => p,
+            None => self.read_fresh("Patient", patient_id).await?,
+        };
+        let patient: Patient = typed(patient, "Patient")?;
+        // The same answer for a wrong proof as for no booking: nothing to learn by guessing.
+        let proof = last4.trim().to_ascii_uppercase();
+        if fhir::patient_last4(&patient).as_deref() != Some(proof.as_str()) {
+            return Err(not_found());
+        }
+        Ok((appointment, patient))
+    }
+
+    async fn cancel_owned(&self, code: &str, last4: &str) -> Result<Booking, ApiError> {
+        let (appointment, patient) = self.owned(code, last4).await?;
+        let booking = self
+            .booking_of(appointment.clone(), Some(patient.clone()))
+            .await?;
+        if booking.status == BookingStatus::Cancelled {
+            return Ok(booking);
+        }
+        let now: DateTime<Utc> = browser::now_utc();
+        if now > booking.cancel_deadline {
+            return Err(ApiError::Problem(Box::new(fhir::problem(
+                ProblemKind::CancelClosed,
+            ))));
+        }
+        let id = appointment
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let headers = fhir::version_of(&appointment)
+            .map(|v| ("If-Match", fhir::if_match(v)))
+            .into_iter()
+            .collect();
+        let updated = self
+            .send(
+                Method::PUT,
+                &format!("/Appointment/{id}"),
+                Some(&fhir::cancelled(&appointment)),
+                headers,
+            )
+            .await?;
+        let key = appointment["identifier"]
+            .as_array()
+            .and_then(|ids| {
+                ids.iter()
+                    .find(|i| i["system"] == fhir::BOOKING_KEY_SYSTEM)?["value"]
+                    .as_str()
+            })
+            .map(str::to_string);
+        if let Some(key) = key {
+            self.release(&booking.slot.slot_id, &key).await;
+        }
+        let updated = if updated.get("id").is_some() {
+            updated
+        } else {
+            self.read_fresh("Appointment", id).await?
+        };
+        self.booking_of(updated, Some(patient)).await
+    }
+}
+
+/// The start of a day in a hospital's offset, for slot searches.
+fn day_start(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    date.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(offset)
+        .single()
+}
+
+impl BookingApi for FhirApi {
+    fn holds(&self) -> bool {
+        false
+    }
+
+    fn hospitals(&self) -> ApiFuture<'_, HospitalList> {
+        Box::pin(async move {
+            let query = format!("type={}&_count=100", enc(HOSPITAL_TYPE));
+            let found = self.search("Organization", &query).await?;
+            let orgs: Vec<Organization> = of_type(&found, "Organization")?;
+            let items = fhir::hospitals(&orgs).map_err(bad)?;
+            Ok(HospitalList { items })
+        })
+    }
+
+    fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree> {
+        let id = hospital_id.to_string();
+        Box::pin(async move {
+            let org: Organization = typed(self.read("Organization", &id).await?, "Organization")?;
+            if org.part_of.is_some() {
+                return Err(not_found());
+            }
+            let hospital = fhir::hospital(&org).map_err(bad)?;
+            let reference = enc(&format!("Organization/{id}"));
+            let (services, groups) = futures::future::join(
+                self.search(
+                    "HealthcareService",
+                    &format!("organization={reference}&_count=200"),
+                ),
+                self.search("Organization", &format!("partof={reference}&_count=200")),
+            )
+            .await;
+            let services: Vec<HealthcareService> = of_type(&services?, "HealthcareService")?;
+            let groups: Vec<Organization> = of_type(&groups?, "Organization")?;
+            let group_refs: Vec<String> = groups
+                .iter()
+                .filter_map(|g| g.id.as_deref())
+                .map(|g| format!("Organization/{g}"))
+                .collect();
+            let mut children = Vec::new();
+            for chunk in group_refs.chunks(CHUNK) {
+                let query = format!("partof={}&_count=500", chunk.join(","));
+                children.extend(of_type(
+                    &self.search("Organization", &query).await?,
+                    "Organization",
+                )?);
+            }
+            fhir::department_tree(hospital, &services, &groups, &children).map_err(bad)
+        })
+    }
+
+    fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList> {
+        let id = department_id.to_string();
+        Box::pin(async move { self.doctor_list(&id).await })
+    }
+
+    fn schedule(
+        &self,
+        target: ScheduleTarget,
+        from: NaiveDate,
+        days: u32,
+    ) -> ApiFuture<'_, Schedule> {
+        Box::pin(self.schedule_of(target, from, days))
+    }
+
+    fn hold(&self, _slot_id: &str) -> ApiFuture<'_, Hold> {
+        // Never asked for: `holds()` is false. Answer as a server without the operation would.
+        Box::pin(async {
+            Err(ApiError::Server {
+                status: 501,
+                retry_after: None,
+            })
+        })
+    }
+
+    fn release_hold(&self, _hold_id: &str) -> ApiFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn book(&self, request: BookingRequest, idempotency_key: String) -> ApiFuture<'_, Booking> {
+        Box::pin(self.book_once(request, idempotency_key))
+    }
+
+    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking> {
+        let key = idempotency_key.to_string();
+        Box::pin(async move {
+            match self.find_by_key(&key).await? {
+                Some(appointment) => self.booking_of(appointment, None).await,
+                None => Err(not_found()),
+            }
+        })
+    }
+
+    fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
+        let (code, last4) = (code.to_string(), document_last4.to_string());
+        Box::pin(async move {
+            let (appointment, patient) = self.owned(&code, &last4).await?;
+            self.booking_of(appointment, Some(patient)).await
+        })
+    }
+
+    fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
+        let (code, last4) = (code.to_string(), document_last4.to_string());
+        Box::pin(async move { self.cancel_owned(&code, &last4).await })
+    }
+
+    fn read_raw(&self, _path: &str) -> ApiFuture<'_, String> {
+        // The read cache keeps native API paths only; FHIR reads are composed from several.
+        Box::pin(async { Err(ApiError::BadData("not a cached read".into())) })
+    }
+}
