@@ -135,7 +135,16 @@ fn department_ids_name_their_fhir_type_and_reject_anything_else() {
         DepartmentRef::parse("hs.hs-a-cardio").unwrap().reference(),
         "HealthcareService/hs-a-cardio"
     );
-    for bad in ["hs-a-cardio", "hs.", "org.a/b", "hs.a?x=1", "org.a b", ""] {
+    for bad in [
+        "hs-a-cardio",
+        "hs.",
+        "org.a/b",
+        "hs.a?x=1",
+        "org.a b",
+        "",
+        "hs..",
+        "org...",
+    ] {
         assert_eq!(DepartmentRef::parse(bad), None, "{bad}");
     }
 }

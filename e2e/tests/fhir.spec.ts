@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { expectAccessible, hospitalToday, startFhirServer, type FhirServer } from './support';
+import { ageReads, expectAccessible, hospitalToday, startFhirServer, type FhirServer } from './support';
 
 // The same build, pointed by config.json at a FHIR R4 server nobody on this project wrote:
 // Medplum's router over its in-memory repository, seeded with e2e/fhir/seed.mjs. Run twice: as
@@ -7,6 +7,7 @@ import { expectAccessible, hospitalToday, startFhirServer, type FhirServer } fro
 // gap fills that make it behave like a fuller server (links, _include).
 
 const ID = '11010519491231002X';
+const ID_2 = '320106198808151237';
 const PATIENT_SYSTEM = 'https://fairslot.example/fhir/sid/cn-resident-id';
 const CHANNEL = 'partner-fhir';
 
@@ -39,9 +40,9 @@ async function appointmentsOf(fhir: FhirServer, slotId: string): Promise<any[]> 
   return (bundle.entry ?? []).map((e: any) => e.resource);
 }
 
-async function fillPatient(page: Page) {
+async function fillPatient(page: Page, id = ID) {
   await page.getByLabel('Full name').fill('Li Lei');
-  await page.getByLabel('Document number').fill(ID);
+  await page.getByLabel('Document number').fill(id);
   await page.getByLabel('Mobile number').fill('138 1234 5678');
   await page.getByLabel(/I have read/).check();
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -196,6 +197,87 @@ for (const mode of ['pure', 'filled'] as const) {
       await expect(page.locator('.alternatives a, .alternative a').first()).toBeVisible();
       expect(await appointmentsOf(fhir, slot.id)).toHaveLength(0);
       await expectAccessible(page);
+    });
+
+    test('two patients confirming one slot at once: one booking, one refusal, one appointment', async ({ browser }) => {
+      const slot = await freeSlot(fhir, 'a-ortho-1', 8, nth());
+      // The worst interleaving, made certain: both read the free slot before either writes it.
+      let secondRead!: () => void;
+      let firstWritten!: () => void;
+      const readBySecond = new Promise<void>((ok) => (secondRead = ok));
+      const writtenByFirst = new Promise<void>((ok) => (firstWritten = ok));
+      const pages = await Promise.all(
+        [ID, ID_2].map(async (id, i) => {
+          const context = await browser.newContext({ baseURL: test.info().project.use.baseURL, serviceWorkers: 'block' });
+          const page = await context.newPage();
+          await page.route('**/config.json', (route) =>
+            route.fulfill({ json: { api: { kind: 'fhir', base_urls: [fhir.base] }, channel: CHANNEL, locale: 'en', mode: { kind: 'phone' } } }),
+          );
+          await page.route(`${fhir.base}/Slot/${slot.id}`, async (route) => {
+            const method = route.request().method();
+            if (i === 1 && method === 'GET') secondRead();
+            if (i === 1 && method === 'PUT') await writtenByFirst;
+            if (i === 0 && method === 'PUT') {
+              await readBySecond;
+              const response = await route.fetch();
+              await route.fulfill({ response });
+              firstWritten();
+              return;
+            }
+            await route.continue();
+          });
+          await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-ortho/doctors/role-a-ortho-1/book/${slot.id}?lang=en`);
+          await fillPatient(page, id);
+          return page;
+        }),
+      );
+      await Promise.all(pages.map((p) => p.getByRole('button', { name: 'Confirm booking' }).click()));
+      await expect(pages[0].locator('.ticket-code')).toBeVisible({ timeout: 15_000 });
+      await expect(pages[1].getByText('This slot has just been taken')).toBeVisible({ timeout: 15_000 });
+      const appointments = await appointmentsOf(fhir, slot.id);
+      expect(appointments).toHaveLength(1);
+      expect(appointments[0].identifier.find((i: any) => i.system.endsWith('/booking-code')).value).toBe(
+        await pages[0].locator('.ticket-code').textContent(),
+      );
+      await Promise.all(pages.map((p) => p.context().close()));
+    });
+
+    test('schedules seen before stay readable while the FHIR server is down, marked as possibly changed', async ({ page }) => {
+      await page.goto(cardioDoctor('role-a-cardio-1', dayPlus(9)));
+      const slots = page.locator('.slot');
+      await expect(slots.first()).toBeVisible();
+      const shown = await slots.count();
+      await ageReads(page, 2);
+
+      // The hospital's FHIR server goes dark; the app itself is still served.
+      await page.route(`${fhir.base}/**`, (route) => route.abort('connectionrefused'));
+      await page.reload();
+      await expect(slots).toHaveCount(shown);
+      const notice = page.getByRole('status').filter({ hasText: 'places left may have changed' });
+      await expect(notice).toBeVisible();
+      await expect(page.locator('html')).toHaveAttribute('data-stale', 'true');
+      await expectAccessible(page);
+
+      // Back: the page refreshes itself and the warning goes.
+      await page.unroute(`${fhir.base}/**`);
+      await page.evaluate(() => window.dispatchEvent(new Event('online')));
+      await expect(notice).toHaveCount(0, { timeout: 15_000 });
+      await expect(slots).toHaveCount(shown);
+    });
+
+    test('an unreadable answer from the FHIR server is explained and can be retried', async ({ page }) => {
+      let broken = true;
+      await page.route(`${fhir.base}/Organization?**`, (route) =>
+        broken
+          ? route.fulfill({ status: 200, contentType: 'application/fhir+json', body: '{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Organization","id":"x","name":{"evil":true}}}]}' })
+          : route.continue(),
+      );
+      await page.goto('/?lang=en');
+      await expect(page.getByRole('alert')).toContainText('sent data we could not read');
+      await expectAccessible(page);
+      broken = false;
+      await page.getByRole('button', { name: 'Try again' }).click();
+      await expect(page.locator('.hospital-card')).toHaveCount(2);
     });
 
     test('a booking is found by code and cancelled, and the slot is free again', async ({ page }) => {

@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { ageReads } from './support';
 
 // The service worker is what these tests are about.
 test.use({ serviceWorkers: 'allow' });
@@ -41,38 +42,6 @@ test('the worker never answers for the booking API', async ({ page }) => {
   expect(cached.length).toBeGreaterThan(0);
   expect(cached.filter((u) => u.startsWith('/api/'))).toEqual([]);
 });
-
-/** Makes every read the device keeps look `hours` old, as if the patient came back later. */
-async function ageReads(page: import('@playwright/test').Page, hours: number) {
-  await page.evaluate(
-    (hours) =>
-      new Promise<void>((ok, fail) => {
-        const open = indexedDB.open('fairslot');
-        open.onerror = () => fail(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction('reads', 'readwrite');
-          const store = tx.objectStore('reads');
-          const cursor = store.openCursor();
-          cursor.onsuccess = () => {
-            const c = cursor.result;
-            if (!c) return;
-            const text = c.value as string;
-            const cut = text.indexOf('\n');
-            const then = new Date(Date.parse(text.slice(0, cut)) - hours * 3_600_000).toISOString();
-            c.update(then + text.slice(cut));
-            c.continue();
-          };
-          tx.oncomplete = () => {
-            db.close();
-            ok();
-          };
-          tx.onerror = () => fail(tx.error);
-        };
-      }),
-    hours,
-  );
-}
 
 test('pages seen before open offline with what was loaded, its age, and a warning that places may have changed', async ({ page, context }) => {
   await page.goto('/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-5?lang=en');

@@ -132,3 +132,35 @@ export async function startFhirServer(pure: boolean): Promise<FhirServer> {
   });
   return { base, stop: () => server.kill('SIGTERM') };
 }
+
+/** Makes every read the device keeps look `hours` old, as if the patient came back later. */
+export async function ageReads(page: Page, hours: number) {
+  await page.evaluate(
+    (hours) =>
+      new Promise<void>((ok, fail) => {
+        const open = indexedDB.open('fairslot');
+        open.onerror = () => fail(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction('reads', 'readwrite');
+          const store = tx.objectStore('reads');
+          const cursor = store.openCursor();
+          cursor.onsuccess = () => {
+            const c = cursor.result;
+            if (!c) return;
+            const text = c.value as string;
+            const cut = text.indexOf('\n');
+            const then = new Date(Date.parse(text.slice(0, cut)) - hours * 3_600_000).toISOString();
+            c.update(then + text.slice(cut));
+            c.continue();
+          };
+          tx.oncomplete = () => {
+            db.close();
+            ok();
+          };
+          tx.onerror = () => fail(tx.error);
+        };
+      }),
+    hours,
+  );
+}

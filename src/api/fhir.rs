@@ -25,6 +25,9 @@ use std::sync::Mutex;
 use super::http::{Outgoing, RawResponse};
 use super::{ApiError, ApiFuture, BookingApi, ScheduleTarget, Transport};
 use crate::browser;
+use crate::offline::reads;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Most pages one search follows; a server that keeps linking beyond is not trusted further.
 const MAX_PAGES: usize = 40;
@@ -107,6 +110,61 @@ fn taken(alternatives: Vec<Alternative>) -> ApiError {
     let mut p = fhir::problem(ProblemKind::SlotTaken);
     p.alternatives = alternatives;
     ApiError::Problem(Box::new(p))
+}
+
+/// A browse read, named the way the device's read cache keys it: the native API's path behind a
+/// `fhir:` prefix, so a deployment that changes backend never shows the other one's answers.
+#[derive(Debug, Clone, PartialEq)]
+enum Read {
+    Hospitals,
+    Departments(String),
+    Doctors(String),
+    Schedule(ScheduleTarget, NaiveDate, u32),
+}
+
+impl Read {
+    fn key(&self) -> String {
+        let path = match self {
+            Self::Hospitals => "/hospitals".to_string(),
+            Self::Departments(id) => format!("/hospitals/{}/departments", enc(id)),
+            Self::Doctors(id) => format!("/departments/{}/doctors", enc(id)),
+            Self::Schedule(target, from, days) => {
+                super::native::schedule_path(target, *from, *days)
+            }
+        };
+        format!("fhir:{path}")
+    }
+
+    fn parse(key: &str) -> Option<Self> {
+        let path = key.strip_prefix("fhir:")?;
+        if path == "/hospitals" {
+            return Some(Self::Hospitals);
+        }
+        if let Some(rest) = path.strip_prefix("/hospitals/") {
+            let id = rest.strip_suffix("/departments")?;
+            return fhir::is_fhir_id(id).then(|| Self::Departments(id.to_string()));
+        }
+        if let Some(rest) = path.strip_prefix("/departments/") {
+            let id = rest.strip_suffix("/doctors")?;
+            return DepartmentRef::parse(id).map(|_| Self::Doctors(id.to_string()));
+        }
+        let query = path.strip_prefix("/schedules?")?;
+        let (mut target, mut from, mut days) = (None, None, None);
+        for pair in query.split('&') {
+            match pair.split_once('=')? {
+                ("doctor", id) if fhir::is_fhir_id(id) => {
+                    target = Some(ScheduleTarget::Doctor(id.into()))
+                }
+                ("department", id) if DepartmentRef::parse(id).is_some() => {
+                    target = Some(ScheduleTarget::Department(id.into()))
+                }
+                ("from", d) => from = fairslot_core::time::parse_date(d),
+                ("days", n) => days = n.parse().ok(),
+                _ => return None,
+            }
+        }
+        Some(Self::Schedule(target?, from?, days?))
+    }
 }
 
 impl FhirApi {
@@ -204,6 +262,84 @@ impl FhirApi {
         Err(ApiError::BadData(format!(
             "{kind} search has too many pages"
         )))
+    }
+
+    /// A browse read from the device's cache when it has it (refreshed behind it, see
+    /// [`crate::offline::reads`]), else from the server, kept for next time.
+    async fn cached<T: Serialize + DeserializeOwned>(&self, read: Read) -> Result<T, ApiError> {
+        let key = read.key();
+        if let Some(body) = reads::cached(&key).await
+            && let Ok(value) = serde_json::from_str(&body)
+        {
+            return Ok(value);
+        }
+        let body = self.load(read).await?;
+        let value = serde_json::from_str(&body).map_err(|e| ApiError::BadData(e.to_string()))?;
+        reads::remember(&key, &body);
+        Ok(value)
+    }
+
+    /// A browse read from the server, as the JSON the cache keeps.
+    async fn load(&self, read: Read) -> Result<String, ApiError> {
+        let json =
+            |r: Result<String, serde_json::Error>| r.map_err(|e| ApiError::BadData(e.to_string()));
+        match read {
+            Read::Hospitals => json(serde_json::to_string(&self.load_hospitals().await?)),
+            Read::Departments(id) => {
+                json(serde_json::to_string(&self.load_departments(&id).await?))
+            }
+            Read::Doctors(id) => {
+                // Asked again on purpose: the session's copy is what is being refreshed.
+                if let Ok(mut map) = self.lists.lock() {
+                    map.remove(&id);
+                }
+                json(serde_json::to_string(&self.doctor_list(&id).await?))
+            }
+            Read::Schedule(target, from, days) => json(serde_json::to_string(
+                &self.schedule_of(target, from, days).await?,
+            )),
+        }
+    }
+
+    async fn load_hospitals(&self) -> Result<HospitalList, ApiError> {
+        let query = format!("type={}&_count=100", enc(HOSPITAL_TYPE));
+        let found = self.search("Organization", &query).await?;
+        let orgs: Vec<Organization> = of_type(&found, "Organization")?;
+        let items = fhir::hospitals(&orgs).map_err(bad)?;
+        Ok(HospitalList { items })
+    }
+
+    async fn load_departments(&self, id: &str) -> Result<DepartmentTree, ApiError> {
+        let org: Organization = typed(self.read("Organization", id).await?, "Organization")?;
+        if org.part_of.is_some() {
+            return Err(not_found());
+        }
+        let hospital = fhir::hospital(&org).map_err(bad)?;
+        let reference = enc(&format!("Organization/{id}"));
+        let (services, groups) = futures::future::join(
+            self.search(
+                "HealthcareService",
+                &format!("organization={reference}&_count=200"),
+            ),
+            self.search("Organization", &format!("partof={reference}&_count=200")),
+        )
+        .await;
+        let services: Vec<HealthcareService> = of_type(&services?, "HealthcareService")?;
+        let groups: Vec<Organization> = of_type(&groups?, "Organization")?;
+        let group_refs: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.id.as_deref())
+            .map(|g| format!("Organization/{g}"))
+            .collect();
+        let mut children = Vec::new();
+        for chunk in group_refs.chunks(CHUNK) {
+            let query = format!("partof={}&_count=500", chunk.join(","));
+            children.extend(of_type(
+                &self.search("Organization", &query).await?,
+                "Organization",
+            )?);
+        }
+        fhir::department_tree(hospital, &services, &groups, &children).map_err(bad)
     }
 
     /// The hospital an Organization belongs to: itself, or the top of its `partOf` chain.
@@ -815,54 +951,15 @@ impl BookingApi for FhirApi {
     }
 
     fn hospitals(&self) -> ApiFuture<'_, HospitalList> {
-        Box::pin(async move {
-            let query = format!("type={}&_count=100", enc(HOSPITAL_TYPE));
-            let found = self.search("Organization", &query).await?;
-            let orgs: Vec<Organization> = of_type(&found, "Organization")?;
-            let items = fhir::hospitals(&orgs).map_err(bad)?;
-            Ok(HospitalList { items })
-        })
+        Box::pin(self.cached(Read::Hospitals))
     }
 
     fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree> {
-        let id = hospital_id.to_string();
-        Box::pin(async move {
-            let org: Organization = typed(self.read("Organization", &id).await?, "Organization")?;
-            if org.part_of.is_some() {
-                return Err(not_found());
-            }
-            let hospital = fhir::hospital(&org).map_err(bad)?;
-            let reference = enc(&format!("Organization/{id}"));
-            let (services, groups) = futures::future::join(
-                self.search(
-                    "HealthcareService",
-                    &format!("organization={reference}&_count=200"),
-                ),
-                self.search("Organization", &format!("partof={reference}&_count=200")),
-            )
-            .await;
-            let services: Vec<HealthcareService> = of_type(&services?, "HealthcareService")?;
-            let groups: Vec<Organization> = of_type(&groups?, "Organization")?;
-            let group_refs: Vec<String> = groups
-                .iter()
-                .filter_map(|g| g.id.as_deref())
-                .map(|g| format!("Organization/{g}"))
-                .collect();
-            let mut children = Vec::new();
-            for chunk in group_refs.chunks(CHUNK) {
-                let query = format!("partof={}&_count=500", chunk.join(","));
-                children.extend(of_type(
-                    &self.search("Organization", &query).await?,
-                    "Organization",
-                )?);
-            }
-            fhir::department_tree(hospital, &services, &groups, &children).map_err(bad)
-        })
+        Box::pin(self.cached(Read::Departments(hospital_id.to_string())))
     }
 
     fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList> {
-        let id = department_id.to_string();
-        Box::pin(async move { self.doctor_list(&id).await })
+        Box::pin(self.cached(Read::Doctors(department_id.to_string())))
     }
 
     fn schedule(
@@ -871,7 +968,7 @@ impl BookingApi for FhirApi {
         from: NaiveDate,
         days: u32,
     ) -> ApiFuture<'_, Schedule> {
-        Box::pin(self.schedule_of(target, from, days))
+        Box::pin(self.cached(Read::Schedule(target, from, days)))
     }
 
     fn hold(&self, _slot_id: &str) -> ApiFuture<'_, Hold> {
@@ -915,8 +1012,77 @@ impl BookingApi for FhirApi {
         Box::pin(async move { self.cancel_owned(&code, &last4).await })
     }
 
-    fn read_raw(&self, _path: &str) -> ApiFuture<'_, String> {
-        // The read cache keeps native API paths only; FHIR reads are composed from several.
-        Box::pin(async { Err(ApiError::BadData("not a cached read".into())) })
+    fn read_raw(&self, path: &str) -> ApiFuture<'_, String> {
+        let read = Read::parse(path);
+        Box::pin(async move {
+            match read {
+                Some(read) => self.load(read).await,
+                None => Err(not_found()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            content_type: "application/fhir+json".into(),
+            retry_after: Some("3".into()),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn cache_keys_read_back_and_nothing_else_does() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        for read in [
+            Read::Hospitals,
+            Read::Departments("hosp-a".into()),
+            Read::Doctors("hs.hs-a-cardio".into()),
+            Read::Schedule(ScheduleTarget::Doctor("role-a.1".into()), day, 14),
+            Read::Schedule(ScheduleTarget::Department("org.org-b-resp".into()), day, 7),
+        ] {
+            assert!(read.key().starts_with("fhir:/"));
+            assert_eq!(Read::parse(&read.key()), Some(read));
+        }
+        for key in [
+            "/hospitals",
+            "fhir:/hospitals/../departments",
+            "fhir:/departments/role-1/doctors",
+            "fhir:/schedules?doctor=r1&from=2026-12-01",
+            "fhir:/schedules?doctor=r1&from=2026-12-01&days=14&x=1",
+            "fhir:/bookings/by-key/k",
+        ] {
+            assert_eq!(Read::parse(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn answers_become_the_errors_the_pages_explain() {
+        assert_eq!(interpret(raw(200, "")).unwrap(), Value::Null);
+        assert!(matches!(
+            interpret(raw(200, "<html>")),
+            Err(ApiError::BadData(_))
+        ));
+        assert_eq!(
+            interpret(raw(503, "{}")).unwrap_err(),
+            ApiError::Server {
+                status: 503,
+                retry_after: Some("3".into())
+            }
+        );
+        let gone = interpret(raw(404, r#"{"resourceType":"OperationOutcome"}"#)).unwrap_err();
+        assert_eq!(gone.message(), crate::i18n::Msg::ErrNotFound);
+        assert_eq!(
+            interpret(raw(412, "{}")).unwrap_err(),
+            ApiError::Server {
+                status: 412,
+                retry_after: None
+            }
+        );
     }
 }

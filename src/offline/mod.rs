@@ -463,6 +463,7 @@ impl Runtime {
     /// A booking exists under `key`: record it on the device and settle the intent.
     async fn settle_booked(&self, key: &str, booking: Booking) {
         browser::remember_booking(BookingRecord::from(&booking));
+        reads::forget_schedules();
         // The masked patient is shown on this tab's ticket; it is never stored.
         self.draft.last_booking.set(Some(booking.clone()));
         let now = browser::now_utc();

@@ -171,6 +171,31 @@ pub fn remember(path: &str, body: &str) {
     });
 }
 
+/// A booking or a cancellation moved places: the schedules kept before it are no longer the
+/// truth. They are dropped, so the next look asks the server. (Older ones, not loaded in this
+/// session, are past their freshness and are refreshed when shown.)
+pub fn forget_schedules() {
+    let Some(r) = reads() else {
+        return;
+    };
+    let keys: Vec<String> = r
+        .memory
+        .borrow()
+        .keys()
+        .filter(|k| k.contains("/schedules?"))
+        .cloned()
+        .collect();
+    for key in keys {
+        r.memory.borrow_mut().remove(&key);
+        r.stale.borrow_mut().remove(&key);
+        let store = Rc::clone(&r.store);
+        spawn_local(async move {
+            let _ = store.delete_read(&key).await;
+        });
+    }
+    r.publish(false);
+}
+
 impl Reads {
     fn publish(&self, offline: bool) {
         let as_of = self.stale.borrow().values().min().copied();

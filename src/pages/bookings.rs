@@ -252,6 +252,7 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
             busy.set(false);
             match result {
                 Ok(b) => {
+                    crate::offline::reads::forget_schedules();
                     state.set(Some(Ok(())));
                     on_cancelled.run(b);
                 }

@@ -65,10 +65,12 @@ impl DepartmentRef {
     }
 }
 
-/// Whether `id` can be a FHIR logical id (and so goes into a URL unchanged).
+/// Whether `id` can be a FHIR logical id and go into a URL unchanged: never dots alone, which
+/// a URL parser reads as `.` or `..`.
 pub fn is_fhir_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
+        && !id.bytes().all(|b| b == b'.')
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
