@@ -612,3 +612,33 @@ fn refusals_use_the_apps_own_wording() {
     assert_eq!(p.status, 409);
     assert_eq!(p.detail, None);
 }
+
+#[test]
+fn capability_statements_say_whether_booking_can_be_guarded() {
+    let statement = |slot: Value| {
+        json!({ "resourceType": "CapabilityStatement", "rest": [{ "mode": "server", "resource": [
+            slot,
+            { "type": "Patient", "interaction": [{ "code": "create" }, { "code": "read" }] },
+            { "type": "Appointment", "interaction": [{ "code": "create" }, { "code": "search-type" }] },
+        ] }] })
+    };
+    let full = json!({ "type": "Slot", "versioning": "versioned",
+        "interaction": [{ "code": "read" }, { "code": "update" }, { "code": "search-type" }] });
+    assert_eq!(fhir::takes_bookings(&statement(full)), Some(true));
+    // Read-only slots, slots without versions (no If-Match), no Slot at all.
+    let read_only =
+        json!({ "type": "Slot", "interaction": [{ "code": "read" }, { "code": "search-type" }] });
+    assert_eq!(fhir::takes_bookings(&statement(read_only)), Some(false));
+    let unversioned = json!({ "type": "Slot", "versioning": "no-version", "interaction": [{ "code": "update" }] });
+    assert_eq!(fhir::takes_bookings(&statement(unversioned)), Some(false));
+    assert_eq!(
+        fhir::takes_bookings(&statement(json!({ "type": "Schedule" }))),
+        Some(false)
+    );
+    // Not a CapabilityStatement (a server without `metadata` answering with a Bundle): unknown.
+    assert_eq!(
+        fhir::takes_bookings(&json!({ "resourceType": "Bundle" })),
+        None
+    );
+    assert_eq!(fhir::takes_bookings(&json!("junk")), None);
+}

@@ -265,6 +265,31 @@ for (const mode of ['pure', 'filled'] as const) {
       await expect(slots).toHaveCount(shown);
     });
 
+    test('a server that says it cannot guard a slot is not booked through', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-cardio-1', 10, nth());
+      // A read-only scheduling endpoint: slots can be searched but not updated.
+      await page.route(`${fhir.base}/metadata`, (route) =>
+        route.fulfill({
+          contentType: 'application/fhir+json',
+          json: {
+            resourceType: 'CapabilityStatement',
+            status: 'active',
+            kind: 'instance',
+            fhirVersion: '4.0.1',
+            format: ['json'],
+            rest: [{ mode: 'server', resource: ['Slot', 'Patient', 'Appointment'].map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }] })) }],
+          },
+        }),
+      );
+      await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-cardio/doctors/role-a-cardio-1/book/${slot.id}?lang=en`);
+      await expect(page.getByRole('alert')).toContainText('does not take bookings online');
+      await expect(page.getByLabel('Full name')).toHaveCount(0);
+      await expectAccessible(page);
+      await page.getByRole('link', { name: 'Back to the schedule' }).click();
+      await expect(page).toHaveURL(/\/doctors\/role-a-cardio-1\?day=/);
+      expect((await fhirGet(fhir, `Slot/${slot.id}`)).status).toBe('free');
+    });
+
     test('an unreadable answer from the FHIR server is explained and can be retried', async ({ page }) => {
       let broken = true;
       await page.route(`${fhir.base}/Organization?**`, (route) =>

@@ -52,6 +52,8 @@ pub struct FhirApi {
     resources: Mutex<HashMap<String, Value>>,
     /// Doctor lists by department id.
     lists: Mutex<HashMap<String, DoctorList>>,
+    /// What the server's CapabilityStatement said about booking, once it said something.
+    bookable: Mutex<Option<bool>>,
 }
 
 fn not_found() -> ApiError {
@@ -174,6 +176,7 @@ impl FhirApi {
             channel,
             resources: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
+            bookable: Mutex::new(None),
         }
     }
 
@@ -948,6 +951,23 @@ fn day_start(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<FixedOffse
 impl BookingApi for FhirApi {
     fn holds(&self) -> bool {
         false
+    }
+
+    fn takes_bookings(&self) -> ApiFuture<'_, bool> {
+        Box::pin(async move {
+            if let Some(known) = self.bookable.lock().ok().and_then(|b| *b) {
+                return Ok(known);
+            }
+            let said = self
+                .get("/metadata")
+                .await
+                .ok()
+                .and_then(|v| fhir::takes_bookings(&v));
+            if let (Some(said), Ok(mut b)) = (said, self.bookable.lock()) {
+                *b = Some(said);
+            }
+            Ok(said.unwrap_or(true))
+        })
     }
 
     fn hospitals(&self) -> ApiFuture<'_, HospitalList> {

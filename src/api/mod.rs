@@ -41,6 +41,11 @@ pub trait BookingApi: Send + Sync {
     fn holds(&self) -> bool {
         true
     }
+    /// Whether the backend says it can take bookings at all. An answer that cannot be had counts
+    /// as yes: each request then speaks for itself.
+    fn takes_bookings(&self) -> ApiFuture<'_, bool> {
+        Box::pin(async { Ok(true) })
+    }
     fn hospitals(&self) -> ApiFuture<'_, HospitalList>;
     fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree>;
     fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList>;

@@ -75,6 +75,8 @@ enum HoldState {
     Expired,
     /// The backend has no holds: the place is taken on confirming.
     NotNeeded,
+    /// The backend says it takes no bookings (a read-only FHIR server).
+    Unsupported,
     /// The slot could not be held or booked: taken, stopped, or the service failed.
     Refused(ApiError),
 }
@@ -193,7 +195,15 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 return;
             }
             if !api.holds() {
-                hold.set(HoldState::NotNeeded);
+                let api = api.clone();
+                spawn_local(async move {
+                    let takes = api.takes_bookings().await.unwrap_or(true);
+                    hold.set(if takes {
+                        HoldState::NotNeeded
+                    } else {
+                        HoldState::Unsupported
+                    });
+                });
                 return;
             }
             let api = api.clone();
@@ -478,6 +488,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             .into_any(),
             HoldState::NotNeeded => view! {
                 <p class="notice">{i18n.t(Msg::NoHold)}</p>
+            }
+            .into_any(),
+            HoldState::Unsupported => view! {
+                <p class="notice notice-error" role="alert">{i18n.t(Msg::NoOnlineBooking)}</p>
             }
             .into_any(),
             HoldState::Held { .. } => {

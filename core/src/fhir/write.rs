@@ -310,3 +310,44 @@ pub fn problem(kind: ProblemKind) -> Problem {
         alternatives: Vec::new(),
     }
 }
+
+/// Whether a server's CapabilityStatement allows booking the way Fairslot does (see the module
+/// documentation): Slot update with versions (the claim's `If-Match`), Patient and Appointment
+/// create, Appointment search. `None` when the answer is not a CapabilityStatement (some servers
+/// have no `metadata`): then the server is taken at its word, request by request.
+pub fn takes_bookings(capability: &Value) -> Option<bool> {
+    if capability.get("resourceType")?.as_str()? != "CapabilityStatement" {
+        return None;
+    }
+    let rest = capability.get("rest")?.as_array()?;
+    let server = rest
+        .iter()
+        .find(|r| r.get("mode").and_then(Value::as_str) == Some("server"))
+        .or(rest.first())?;
+    let resources = server.get("resource")?.as_array()?;
+    let entry = |kind: &str| {
+        resources
+            .iter()
+            .find(|r| r.get("type").and_then(Value::as_str) == Some(kind))
+    };
+    // A resource without an interaction list claims nothing either way.
+    let can = |r: &Value, code: &str| {
+        r.get("interaction")
+            .and_then(Value::as_array)
+            .is_none_or(|list| {
+                list.iter()
+                    .any(|i| i.get("code").and_then(Value::as_str) == Some(code))
+            })
+    };
+    let ok = [
+        ("Slot", "update"),
+        ("Patient", "create"),
+        ("Appointment", "create"),
+        ("Appointment", "search-type"),
+    ]
+    .iter()
+    .all(|(kind, code)| entry(kind).is_some_and(|r| can(r, code)))
+        && entry("Slot")
+            .is_some_and(|s| s.get("versioning").and_then(Value::as_str) != Some("no-version"));
+    Some(ok)
+}
