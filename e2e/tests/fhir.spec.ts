@@ -199,6 +199,27 @@ for (const mode of ['pure', 'filled'] as const) {
       await expectAccessible(page);
     });
 
+    test('an appointment the server refuses as a conflict is a taken slot, and the claim is given back', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-gastro-2', 8, nth());
+      await page.route(`${fhir.base}/Appointment`, (route) =>
+        route.request().method() === 'POST'
+          ? route.fulfill({
+              status: 422,
+              contentType: 'application/fhir+json',
+              json: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', diagnostics: 'Slot is not free' }] },
+            })
+          : route.continue(),
+      );
+      await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-gastro/doctors/role-a-gastro-2/book/${slot.id}?lang=en`);
+      await fillPatient(page);
+      await page.getByRole('button', { name: 'Confirm booking' }).click();
+      await expect(page.getByText('This slot has just been taken')).toBeVisible();
+      expect(await appointmentsOf(fhir, slot.id)).toHaveLength(0);
+      const stored = await fhirGet(fhir, `Slot/${slot.id}`);
+      expect(stored.status).toBe('free');
+      expect(JSON.stringify(stored)).not.toContain('booking-claim');
+    });
+
     test('two patients confirming one slot at once: one booking, one refusal, one appointment', async ({ browser }) => {
       const slot = await freeSlot(fhir, 'a-ortho-1', 8, nth());
       // The worst interleaving, made certain: both read the free slot before either writes it.

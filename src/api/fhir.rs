@@ -831,7 +831,16 @@ impl FhirApi {
             });
             let stored = self
                 .create_once("Appointment", &appointment, &fhir::booking_condition(&key))
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // The server's own word that the slot is gone (a conflict, a failed
+                    // precondition, a business rule): the same refusal as a lost claim.
+                    ApiError::Server {
+                        status: 409 | 412 | 422,
+                        ..
+                    } => taken(Vec::new()),
+                    other => other,
+                })?;
             Ok::<_, ApiError>((stored, patient))
         }
         .await;
@@ -850,6 +859,13 @@ impl FhirApi {
                     status,
                     retry_after: None,
                 })
+            }
+            Err(ApiError::Problem(p)) => {
+                self.release(&request.slot_id, &key).await;
+                let alternatives = self.alternatives(&slot, &role).await;
+                let mut p = *p;
+                p.alternatives = alternatives;
+                Err(ApiError::Problem(Box::new(p)))
             }
             Err(e) => Err(e),
         }
