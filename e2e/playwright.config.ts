@@ -45,7 +45,19 @@ export default defineConfig({
   },
   projects: [
     {
+      // A lobby kiosk: a portrait touch screen. Only the kiosk tests run here, and only here.
+      name: 'kiosk',
+      testMatch: /kiosk\.spec\.ts/,
+      use: {
+        browserName: 'chromium',
+        viewport: { width: 1080, height: 1920 },
+        hasTouch: true,
+        launchOptions,
+      },
+    },
+    {
       name: 'phone',
+      testIgnore: /kiosk\.spec\.ts/,
       use: {
         ...devices['Pixel 7'],
         viewport: { width: 390, height: 844 },
@@ -58,6 +70,7 @@ export default defineConfig({
     },
     {
       name: 'desktop',
+      testIgnore: /kiosk\.spec\.ts/,
       use: { browserName: 'chromium', viewport: { width: 1280, height: 800 }, launchOptions },
     },
   ],

@@ -13,6 +13,7 @@ use crate::browser;
 use crate::components::{LangSwitch, OutboxBanner, StaleNotice};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
+use crate::modes::{Kiosk, KioskGuard};
 use crate::pages::{
     BookPage, ConfirmationPage, DepartmentPage, HospitalPage, HospitalsPage, MyBookingsPage,
     NotFound, SchedulePage,
@@ -47,10 +48,10 @@ pub fn App() -> impl IntoView {
                 if explicit.is_none() {
                     i18n.locale.set(cfg.narrowed(&browser::url_narrowing()).0);
                 }
-                // Kiosk and embed behaviour (idle reset, origin checks) is not in this build;
-                // running as a plain phone page there would leave one patient's details to the
-                // next, so those modes stop here with an explanation.
-                if cfg.mode != Mode::Phone {
+                // Embedding (origin checks, height messages) is not in this build; running as a
+                // plain page inside someone else's would talk to any parent, so it stops here
+                // with an explanation.
+                if matches!(cfg.mode, Mode::Embed { .. }) {
                     return view! { <ConfigScreen problem=ConfigScreenProblem::Mode /> }.into_any();
                 }
                 provide_api(api::from_config(&cfg));
@@ -158,13 +159,22 @@ fn Shell(config: Config) -> impl IntoView {
         pinned: config.hospital.clone(),
     });
     provide_draft();
-    // A kiosk is shared by strangers: what one patient confirmed never outlives the page there.
-    let memory_only = matches!(config.mode, Mode::Kiosk { .. });
-    crate::offline::provide_outbox(api::use_api(), use_draft(), memory_only);
+    // A kiosk is shared by strangers: what one patient confirmed never outlives the page there,
+    // and nothing is kept in the browser's storage for the next one.
+    let kiosk = match config.mode {
+        Mode::Kiosk { idle_seconds } => Some(idle_seconds),
+        _ => None,
+    };
+    if kiosk.is_some() {
+        provide_context(Kiosk);
+        browser::set_shared_screen(true);
+    }
+    crate::offline::provide_outbox(api::use_api(), use_draft(), kiosk.is_some());
 
     view! {
         <Router>
             <FocusOnNavigate />
+            {kiosk.map(|idle_seconds| view! { <KioskGuard idle_seconds=idle_seconds /> })}
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>

@@ -70,12 +70,46 @@ pub fn stored_locale() -> Option<String> {
 }
 
 pub fn store_locale(tag: &str) {
+    if is_shared_screen() {
+        return;
+    }
     if let Some(s) = local_storage() {
         let _ = s.set_item(LOCALE_KEY, tag);
     }
 }
 
 const LOCALE_KEY: &str = "fairslot.locale";
+
+thread_local! {
+    static SHARED_SCREEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A screen shared by strangers (a kiosk) keeps nothing for later: no language choice, no list of
+/// bookings made on it.
+pub fn set_shared_screen(shared: bool) {
+    SHARED_SCREEN.with(|s| s.set(shared));
+}
+
+fn is_shared_screen() -> bool {
+    SHARED_SCREEN.with(std::cell::Cell::get)
+}
+
+/// Empties this origin's local and session storage: a kiosk's reset.
+pub fn wipe_storage() {
+    if let Some(s) = local_storage() {
+        let _ = s.clear();
+    }
+    if let Some(s) = session_storage() {
+        let _ = s.clear();
+    }
+}
+
+/// Loads `url` in place of the current page, dropping everything the page held in memory.
+pub fn replace_location(url: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().replace(url);
+    }
+}
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -122,6 +156,9 @@ pub fn booking_history() -> Vec<fairslot_core::history::BookingRecord> {
 
 /// Adds or updates one booking in the device's list.
 pub fn remember_booking(record: fairslot_core::history::BookingRecord) {
+    if is_shared_screen() {
+        return;
+    }
     let mut list = booking_history();
     fairslot_core::history::upsert(&mut list, record);
     if let (Some(s), Ok(json)) = (local_storage(), serde_json::to_string(&list)) {

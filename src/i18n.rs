@@ -127,6 +127,12 @@ messages! {
     Holding => "正在为您锁定号源…", "Holding this slot for you…";
     NoHold => "此医院不预先锁号：确认预约时才占用号源。", "This hospital does not hold slots: the place is yours once you confirm.";
     NoOnlineBooking => "此医院的系统暂不支持网上预约，请致电医院预约。", "This hospital's system does not take bookings online. Please call the hospital to book.";
+    IdleTitle => "还有人在使用吗？", "Is anyone still here?";
+    IdleCountdown => "为保护您的隐私，本屏幕将在 {} 秒后清除并回到首页。", "To protect your privacy, this screen will clear and start over in {} seconds.";
+    StillHere => "我还在，继续", "I'm still here";
+    KioskFinishing => "正在完成上一位的预约，请稍候…", "Finishing the previous booking, please wait…";
+    Keypad => "数字键盘", "keypad";
+    KeypadDelete => "删除最后一个字符", "Delete the last character";
     HeldFor => "号源已为您保留，剩余 {}", "This slot is held for you for {}";
     HoldEndingSoon => "保留时间不足 1 分钟，请尽快完成预约；如超时，可重新锁定该号源。", "Less than a minute left to finish booking; if time runs out you can take the slot again.";
     HoldExpired => "保留时间已到，号源已释放。如仍有空位，可以重新锁定。", "The hold has run out and the slot was released. If it is still free, you can take it again.";

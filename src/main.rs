@@ -7,6 +7,7 @@ mod browser;
 mod components;
 mod config;
 mod i18n;
+mod modes;
 mod offline;
 mod pages;
 

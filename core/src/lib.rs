@@ -11,6 +11,7 @@ pub mod fhir;
 pub mod history;
 pub mod ics;
 pub mod identity;
+pub mod kiosk;
 pub mod outbox;
 pub mod retry;
 pub mod schedule;

@@ -22,7 +22,7 @@ test.describe('the config file', () => {
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('此页面的配置有误');
   });
 
-  for (const mode of [{ kind: 'kiosk', idle_seconds: 90 }, { kind: 'embed', allowed_origins: ['https://portal.example'] }]) {
+  for (const mode of [{ kind: 'embed', allowed_origins: ['https://portal.example'] }]) {
     test(`a ${mode.kind} config is refused with an explanation until that mode is built`, async ({ page }) => {
       await page.route('**/config.json', (route) =>
         route.fulfill({

@@ -1,10 +1,12 @@
 //! View pieces shared by several pages.
 
 mod day_strip;
+mod keypad;
 mod outbox;
 mod remote;
 
 pub use day_strip::DayStrip;
+pub use keypad::Keypad;
 pub use outbox::{IntentStatus, OutboxBanner, StaleNotice};
 pub use remote::{EmptyState, remote_view};
 

@@ -26,7 +26,7 @@ use crate::booking::{
 };
 use crate::browser;
 use crate::components::{
-    IntentStatus, alternative_link, format_fee, period_msg, remote_view, title_msg,
+    IntentStatus, Keypad, alternative_link, format_fee, period_msg, remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
 use crate::offline::use_outbox;
@@ -659,6 +659,10 @@ fn Refusal(
 #[component]
 fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
+    // A kiosk types numbers on its own keypad; the system keyboard would cover half the screen.
+    let kiosk = crate::modes::is_kiosk();
+    let numeric = if kiosk { "none" } else { "text" };
+    let phone_mode = if kiosk { "none" } else { "tel" };
     let touched = RwSignal::new(Vec::<Field>::new());
     let touch = move |f: Field| {
         touched.update(|t| {
@@ -814,8 +818,24 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                     }).collect_view()}
                 </select>
             </div>
-            {text_field(Field::DocumentNumber, Msg::DocumentNumber, None, draft.document_number, "text", "text", "off")}
-            {text_field(Field::Phone, Msg::Mobile, Some(Msg::MobileHint), draft.phone, "tel", "tel", "tel-national")}
+            {text_field(Field::DocumentNumber, Msg::DocumentNumber, None, draft.document_number, "text", numeric, "off")}
+            {kiosk.then(|| view! {
+                <Keypad
+                    value=draft.document_number
+                    label=Msg::DocumentNumber
+                    with_x=true
+                    on_key=Callback::new(move |_| clear_server(Field::DocumentNumber))
+                />
+            })}
+            {text_field(Field::Phone, Msg::Mobile, Some(Msg::MobileHint), draft.phone, "tel", phone_mode, "tel-national")}
+            {kiosk.then(|| view! {
+                <Keypad
+                    value=draft.phone
+                    label=Msg::Mobile
+                    with_x=false
+                    on_key=Callback::new(move |_| clear_server(Field::Phone))
+                />
+            })}
             {text_field(Field::MedicalCard, Msg::MedicalCard, None, draft.medical_card, "text", "text", "off")}
             <p class="privacy-notice" id="privacy-notice">{i18n.t(Msg::PrivacyNotice)}</p>
             <div class="field field-check">

@@ -137,7 +137,10 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
             })}
         </article>
         <div class="actions no-print">
-            <a class="button" href=ics_href download=format!("fairslot-{code}.ics")>{i18n.t(Msg::AddToCalendar)}</a>
+            // A calendar file saved on a lobby kiosk would help nobody and stay for the next.
+            {(!crate::modes::is_kiosk()).then(|| view! {
+                <a class="button" href=ics_href download=format!("fairslot-{code}.ics")>{i18n.t(Msg::AddToCalendar)}</a>
+            })}
             <button class="button button-secondary" type="button" on:click=|_| browser::print()>
                 {i18n.t(Msg::Print)}
             </button>

@@ -1,0 +1,198 @@
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { api, expectAccessible, type Schedule, type Session, type Slot } from './support';
+
+// The same build on a lobby kiosk (1080×1920 portrait touch, the `kiosk` project): large type, an
+// on-screen keypad, an idle warning, and a reset after which nothing of the last patient is left.
+
+const ID = '11010519491231002X';
+const PHONE = '13812345678';
+const NAME = 'Han Meimei';
+const IDLE_SECONDS = 30;
+
+async function kioskConfig(page: Page) {
+  await page.route('**/config.json', (route) =>
+    route.fulfill({
+      json: {
+        api: { kind: 'native', base_urls: ['/api/v1'] },
+        channel: 'lobby-kiosk',
+        locale: 'zh-CN',
+        mode: { kind: 'kiosk', idle_seconds: IDLE_SECONDS },
+      },
+    }),
+  );
+}
+
+/** A free slot of a doctor in h1-cardio from tomorrow on, skipping `nth` (tests take their own). */
+async function freeSlot(request: APIRequestContext, doctor: string, nth: number): Promise<{ session: Session; slot: Slot }> {
+  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
+  const found: { session: Session; slot: Slot }[] = [];
+  for (const session of schedule.sessions) {
+    if (session.status !== 'open') continue;
+    for (const slot of session.slots) {
+      if (slot.remaining >= 1 && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) found.push({ session, slot });
+    }
+  }
+  expect(found.length).toBeGreaterThan(nth);
+  return found[nth];
+}
+
+async function remaining(request: APIRequestContext, doctor: string, slotId: string): Promise<number> {
+  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
+  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
+  throw new Error(`no slot ${slotId}`);
+}
+
+/** Types on the on-screen keypad below a field. */
+async function tapKeys(page: Page, keypad: string, keys: string) {
+  const pad = page.getByRole('group', { name: keypad });
+  for (const k of keys) await pad.getByRole('button', { name: k, exact: true }).tap();
+}
+
+async function fillOnKiosk(page: Page) {
+  await page.getByLabel('Full name').fill(NAME);
+  await tapKeys(page, 'Document number keypad', ID);
+  await tapKeys(page, 'Mobile number keypad', PHONE);
+  await page.getByLabel(/I have read/).check();
+}
+
+/** Nothing of the patient anywhere the next person could look: page, storage, databases. */
+async function expectNoTrace(page: Page, secrets: string[], storageEmpty = true) {
+  const html = await page.content();
+  const storage = await page.evaluate(async () => {
+    const dbs = (await indexedDB.databases?.()) ?? [];
+    return JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, dbs });
+  });
+  for (const s of secrets) {
+    expect(html, `page shows ${s}`).not.toContain(s);
+    expect(storage, `storage keeps ${s}`).not.toContain(s);
+  }
+  if (storageEmpty) expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0);
+}
+
+test('a lobby patient books with the keypad and gets the ticket on screen, ready to print', async ({ page, request }) => {
+  await kioskConfig(page);
+  const { session, slot } = await freeSlot(request, 'h1-cardio-3', 30);
+  await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-3?day=${session.date}&lang=en`);
+  await expect(page.locator('html')).toHaveAttribute('data-mode', 'kiosk');
+  // Elder-friendly: 18 pt body text, 60 px targets at least.
+  const fontSize = await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize));
+  expect(fontSize).toBeGreaterThanOrEqual(24);
+  await page.locator(`.slot[data-slot="${slot.id}"] a`).tap();
+  await expect(page).toHaveURL(new RegExp(`/book/${slot.id}`));
+
+  // Numbers come from the keypad; no system keyboard is asked for.
+  await expect(page.getByLabel('Document number', { exact: true })).toHaveAttribute('inputmode', 'none');
+  await expect(page.getByLabel('Mobile number', { exact: true })).toHaveAttribute('inputmode', 'none');
+  const key = page.getByRole('group', { name: 'Document number keypad' }).getByRole('button', { name: '5', exact: true });
+  const box = (await key.boundingBox())!;
+  expect(box.width).toBeGreaterThanOrEqual(60);
+  expect(box.height).toBeGreaterThanOrEqual(60);
+  await fillOnKiosk(page);
+  await expect(page.getByLabel('Document number', { exact: true })).toHaveValue(ID);
+  await expect(page.getByLabel('Mobile number', { exact: true })).toHaveValue(PHONE);
+  // A wrong key is taken back with delete.
+  await tapKeys(page, 'Mobile number keypad', '9');
+  await page.getByRole('group', { name: 'Mobile number keypad' }).getByRole('button', { name: 'Delete the last character' }).tap();
+  await expect(page.getByLabel('Mobile number', { exact: true })).toHaveValue(PHONE);
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Continue' }).tap();
+  await page.getByRole('button', { name: 'Confirm booking' }).tap();
+
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  const ticket = page.locator('.ticket');
+  await expect(ticket).toContainText('1101**********002X');
+  await expect(page.getByRole('button', { name: 'Print' })).toBeVisible();
+  // No calendar file to leave behind on a shared screen, and no list of bookings kept.
+  await expect(page.getByRole('link', { name: 'Add to calendar' })).toHaveCount(0);
+  expect(await page.evaluate(() => localStorage.getItem('fairslot.bookings'))).toBeNull();
+  await expectAccessible(page);
+});
+
+test('an idle kiosk warns, can be kept, and then starts over with nothing of the patient left', async ({ page, request }) => {
+  await page.clock.install();
+  await kioskConfig(page);
+  const { slot } = await freeSlot(request, 'h1-cardio-3', 33);
+  const before = await remaining(request, 'h1-cardio-3', slot.id);
+  await page.goto('/');
+  await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-3/book/${slot.id}`);
+  // The patient switches to English and starts typing.
+  await page.getByRole('button', { name: 'Switch to English' }).tap();
+  await expect(page.getByRole('timer')).toBeVisible();
+  await expect.poll(() => remaining(request, 'h1-cardio-3', slot.id)).toBe(before - 1);
+  await fillOnKiosk(page);
+
+  // Ten quiet seconds: the last twenty before the reset are a warning anyone can dismiss.
+  await page.clock.fastForward((IDLE_SECONDS - 20) * 1000 + 1000);
+  const warning = page.getByRole('alertdialog', { name: 'Is anyone still here?' });
+  await expect(warning).toBeVisible();
+  await expect(warning).toContainText(/start over in (19|20) seconds/);
+  await expect(page.getByRole('button', { name: "I'm still here" })).toBeFocused();
+  await expectAccessible(page);
+  await page.getByRole('button', { name: "I'm still here" }).tap();
+  await expect(warning).toHaveCount(0);
+  await expect(page.getByLabel('Full name')).toHaveValue(NAME);
+
+  // Then the patient walks away.
+  await page.clock.fastForward((IDLE_SECONDS - 20) * 1000 + 1000);
+  await expect(warning).toBeVisible();
+  await page.clock.fastForward(21_000);
+  await expect(page).toHaveURL(/\/$/, { timeout: 15_000 });
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  // Back to the kiosk's own language, the held place given back, and no trace anywhere.
+  await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+  await expect.poll(() => remaining(request, 'h1-cardio-3', slot.id), { timeout: 10_000 }).toBe(before);
+  await expectNoTrace(page, [NAME, ID, PHONE, '002X']);
+
+  // The reset took the booking page's place in the history: back leads to the start, not to it.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  await expectNoTrace(page, [NAME, ID, PHONE]);
+});
+
+test('after a booking, the reset leaves neither the ticket nor the patient behind', async ({ page, request }) => {
+  await page.clock.install();
+  await kioskConfig(page);
+  const { slot } = await freeSlot(request, 'h1-cardio-3', 36);
+  await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-3/book/${slot.id}?lang=en`);
+  await fillOnKiosk(page);
+  await page.getByRole('button', { name: 'Continue' }).tap();
+  await page.getByRole('button', { name: 'Confirm booking' }).tap();
+  await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
+  const code = page.url().split('/').pop()!;
+  await expect(page.locator('.ticket-code')).toHaveText(code);
+
+  await page.clock.fastForward(IDLE_SECONDS * 1000 + 1000);
+  await page.clock.fastForward(1000);
+  await expect(page).toHaveURL(/\/$/, { timeout: 15_000 });
+  await expectNoTrace(page, [NAME, ID, PHONE, code, 'H*********']);
+  // Back reaches the booking page as a stranger would find it: an empty form, no ticket.
+  await page.goBack();
+  await expect(page).toHaveURL(new RegExp(`/book/${slot.id}`));
+  await expect(page.locator('.ticket')).toHaveCount(0);
+  await expect(page.getByLabel('Full name').or(page.getByLabel('姓名')).or(page.getByRole('alert')).first()).toBeVisible();
+  await expectNoTrace(page, [NAME, ID, PHONE, code, '1101**********002X'], false);
+});
+
+test('links out of the app do nothing on a kiosk', async ({ page }) => {
+  await kioskConfig(page);
+  await page.goto('/?lang=en');
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  await page.evaluate(() => {
+    for (const [href, target] of [['https://example.org/', ''], ['/bookings', '_blank'], ['tel:+8612345', '']]) {
+      const a = document.createElement('a');
+      a.href = href;
+      if (target) a.target = target;
+      a.textContent = `out ${href}`;
+      a.className = 'test-out';
+      document.querySelector('main')!.append(a);
+    }
+  });
+  const popups: unknown[] = [];
+  page.context().on('page', (p) => popups.push(p));
+  for (const link of await page.locator('.test-out').all()) await link.click();
+  await page.waitForTimeout(500);
+  expect(popups).toHaveLength(0);
+  expect(new URL(page.url()).origin).toBe(new URL(test.info().project.use.baseURL!).origin);
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+});

@@ -1,0 +1,5 @@
+//! How the app behaves where it runs: a phone (the default), a lobby kiosk, a partner's page.
+
+pub mod kiosk;
+
+pub use kiosk::{Kiosk, KioskGuard, is_kiosk};
