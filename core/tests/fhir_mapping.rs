@@ -203,6 +203,25 @@ fn doctors_without_optional_fields_show_what_there_is() {
         role.practitioner.as_ref().unwrap().id_of("Practitioner"),
         Some("p1")
     );
+    // A reference that would steer a URL is no reference.
+    for hostile in [
+        "Practitioner/../Patient/x",
+        "Practitioner/a&b=c",
+        "Practitioner/..",
+    ] {
+        let r: fhir::Reference = serde_json::from_value(json!({ "reference": hostile })).unwrap();
+        assert_eq!(r.id_of("Practitioner"), None, "{hostile}");
+    }
+    // An English-tagged name first and an untagged one after: the untagged one is the Chinese.
+    let tagged_first: fhir::Practitioner = serde_json::from_value(json!({ "name": [
+        { "text": "Wei Zhang", "extension": [{ "url": fhir::LANGUAGE_EXTENSION, "valueCode": "en" }] },
+        { "text": "张伟" }
+    ] }))
+    .unwrap();
+    assert_eq!(
+        fhir::practitioner_name(&tagged_first),
+        Some(Text::new("张伟", "Wei Zhang"))
+    );
     let d = fhir::doctor(&role, Some(&person), "h", "hs.x")
         .unwrap()
         .unwrap();
@@ -497,19 +516,36 @@ fn a_claim_marks_the_slot_busy_for_one_key_and_keeps_the_rest() {
     let slots = bundle("slots-b-resp-1-page1.json");
     let raw = slots.raw("Slot")[0].clone();
     assert_eq!(fhir::claimed_by(&raw), None);
-    let claimed = fhir::claim(&raw, "key-1");
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    let claimed = fhir::claim(&raw, "key-1", at);
     assert_eq!(claimed["status"], "busy");
     assert_eq!(fhir::claimed_by(&claimed), Some("key-1"));
     assert_eq!(claimed["specialty"], raw["specialty"]);
     assert_eq!(claimed["start"], raw["start"]);
     // Claiming again for another key replaces the claim rather than adding a second.
-    let again = fhir::claim(&claimed, "key-2");
+    let again = fhir::claim(&claimed, "key-2", at);
     assert_eq!(again["extension"].as_array().unwrap().len(), 1);
     let freed = fhir::unclaim(&claimed);
     assert_eq!(freed["status"], "free");
     assert_eq!(fhir::claimed_by(&freed), None);
     assert!(freed.get("extension").is_none());
     assert!(fhir::version_of(&raw).is_some());
+    // A claim whose client was never heard of again stops standing after ten minutes.
+    assert!(!fhir::claim_is_stale(
+        &claimed,
+        at + chrono::Duration::minutes(10)
+    ));
+    assert!(fhir::claim_is_stale(
+        &claimed,
+        at + chrono::Duration::minutes(11)
+    ));
+    assert!(!fhir::claim_is_stale(&raw, at));
+    let mut timeless = claimed.clone();
+    timeless["extension"][0]["extension"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    assert!(fhir::claim_is_stale(&timeless, at));
     assert_eq!(fhir::if_match("abc"), "W/\"abc\"");
 }
 
@@ -641,4 +677,23 @@ fn capability_statements_say_whether_booking_can_be_guarded() {
         None
     );
     assert_eq!(fhir::takes_bookings(&json!("junk")), None);
+}
+
+#[test]
+fn search_answers_are_checked_for_what_was_asked() {
+    let appt = json!({ "resourceType": "Appointment", "status": "booked",
+        "identifier": [{ "system": fhir::BOOKING_KEY_SYSTEM, "value": "k1" }],
+        "slot": [{ "reference": "Slot/s1" }] });
+    assert!(fhir::has_identifier(&appt, fhir::BOOKING_KEY_SYSTEM, "k1"));
+    assert!(!fhir::has_identifier(&appt, fhir::BOOKING_KEY_SYSTEM, "k2"));
+    assert!(!fhir::has_identifier(
+        &appt,
+        fhir::BOOKING_CODE_SYSTEM,
+        "k1"
+    ));
+    assert!(fhir::books_slot(&appt, "s1") && !fhir::books_slot(&appt, "s2"));
+    assert!(fhir::is_active_appointment(&appt));
+    assert!(!fhir::is_active_appointment(
+        &json!({ "status": "cancelled" })
+    ));
 }

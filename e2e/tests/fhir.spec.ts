@@ -220,6 +220,37 @@ for (const mode of ['pure', 'filled'] as const) {
       expect(JSON.stringify(stored)).not.toContain('booking-claim');
     });
 
+    test('a server that ignores the identifier it was searched by never passes off a stranger\'s booking', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-ortho-2', 9, nth());
+      const stranger = {
+        resourceType: 'Appointment',
+        id: 'someone-else',
+        status: 'booked',
+        identifier: [
+          { system: 'https://fairslot.example/fhir/sid/booking-key', value: 'not-this-key' },
+          { system: 'https://fairslot.example/fhir/sid/booking-code', value: 'ZZZZ-ZZZZ' },
+        ],
+        slot: [{ reference: 'Slot/elsewhere' }],
+        participant: [],
+      };
+      await page.route(`${fhir.base}/Appointment/_search`, (route) =>
+        route.fulfill({
+          contentType: 'application/fhir+json',
+          json: { resourceType: 'Bundle', type: 'searchset', total: 1, entry: [{ resource: stranger }] },
+        }),
+      );
+      await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-ortho/doctors/role-a-ortho-2/book/${slot.id}?lang=en`);
+      await fillPatient(page);
+      await page.getByRole('button', { name: 'Confirm booking' }).click();
+      await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/);
+      await expect(page.locator('.ticket-code')).not.toHaveText('ZZZZ-ZZZZ');
+      const appointments = await appointmentsOf(fhir, slot.id);
+      expect(appointments).toHaveLength(1);
+      await expect(page.locator('.ticket-code')).toHaveText(
+        appointments[0].identifier.find((i: any) => i.system.endsWith('/booking-code')).value,
+      );
+    });
+
     test('two patients confirming one slot at once: one booking, one refusal, one appointment', async ({ browser }) => {
       const slot = await freeSlot(fhir, 'a-ortho-1', 8, nth());
       // The worst interleaving, made certain: both read the free slot before either writes it.

@@ -85,6 +85,16 @@ impl Transport {
     /// The path and query of `url` below one of the endpoints, so a server's absolute link (a next
     /// page) can be asked of whichever endpoint answers. `None` for a URL elsewhere.
     pub fn relative(&self, url: &str) -> Option<String> {
+        // A link that climbs out of the API with dot segments is not followed.
+        let path_part = url.split(['?', '#']).next().unwrap_or("");
+        if path_part.split('/').any(|seg| {
+            matches!(
+                seg.to_ascii_lowercase().as_str(),
+                "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+            )
+        }) {
+            return None;
+        }
         self.base_urls.iter().find_map(|base| {
             if let Some(rest) = url.strip_prefix(base.as_str()) {
                 return rest.starts_with(['/', '?']).then(|| rest.to_string());
@@ -221,7 +231,15 @@ impl Transport {
             for (name, value) in &req.headers {
                 builder = builder.header(name, value);
             }
+            let named_type = req.headers.iter().any(|(n, _)| *n == "Content-Type");
             let sent = match &req.body {
+                Some(body) if named_type => {
+                    builder
+                        .body(body.as_str())
+                        .map_err(|_| ApiError::Network)?
+                        .send()
+                        .await
+                }
                 Some(body) => {
                     builder
                         .header("Content-Type", content_type)
@@ -308,6 +326,34 @@ mod tests {
             content_type: content_type.into(),
             retry_after: None,
             body: body.into(),
+        }
+    }
+
+    #[test]
+    fn next_page_links_are_followed_only_below_an_endpoint() {
+        let t = Transport::new(
+            vec!["https://fhir.example/R4".into(), "/fhir".into()],
+            Dialect::Fhir,
+            Duration::from_secs(1),
+        );
+        assert_eq!(
+            t.relative("https://fhir.example/R4/Slot?_offset=30")
+                .as_deref(),
+            Some("/Slot?_offset=30")
+        );
+        assert_eq!(
+            t.relative("http://127.0.0.1:8080/fhir/Slot?page=2")
+                .as_deref(),
+            Some("/Slot?page=2")
+        );
+        for elsewhere in [
+            "https://evil.example/R4/Slot?x=1",
+            "https://fhir.example/R4Other/Slot",
+            "https://fhir.example/R4/../admin/Slot",
+            "https://fhir.example/R4/%2e%2e/Slot",
+            "http://h/fhirx/Slot",
+        ] {
+            assert_eq!(t.relative(elsewhere), None, "{elsewhere}");
         }
     }
 

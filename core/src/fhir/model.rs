@@ -30,7 +30,8 @@ impl Reference {
         let mut parts = r.rsplitn(2, '/');
         let id = parts.next()?;
         let ty = parts.next()?.rsplit('/').next()?;
-        (ty == kind && !id.is_empty()).then_some(id)
+        // Only an id that can go into a URL unchanged: a server's reference never steers a path.
+        (ty == kind && super::is_fhir_id(id)).then_some(id)
     }
 }
 

@@ -296,7 +296,10 @@ pub fn practitioner_name(p: &model::Practitioner) -> Option<Text> {
             .iter()
             .find(|n| name_language(n).is_some_and(|l| l.starts_with(lang)))
     };
-    let zh_name = tagged("zh").or(p.name.first())?;
+    // Untagged names come first as Chinese; a name tagged as another language never is.
+    let zh_name = tagged("zh")
+        .or_else(|| p.name.iter().find(|n| name_language(n).is_none()))
+        .or(p.name.first())?;
     let en_name = tagged("en").or_else(|| p.name.get(1)).unwrap_or(zh_name);
     let zh = written_name(zh_name, true)?;
     let en = written_name(en_name, false).unwrap_or_else(|| zh.clone());

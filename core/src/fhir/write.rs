@@ -136,14 +136,45 @@ pub fn appointment_resource(d: &AppointmentDraft<'_>) -> Value {
     })
 }
 
-/// The key a slot is claimed for, if any.
-pub fn claimed_by(slot: &Value) -> Option<&str> {
+/// How long a claim stands without the Appointment it was made for. A client that claimed a slot
+/// and was never heard of again (closed, gave up, lost for a day) does not block it for good: after
+/// this, another booking may claim it — still with `If-Match`, and only when no Appointment exists
+/// under the old claim's key.
+pub const CLAIM_TTL_MINUTES: i64 = 10;
+
+fn claim_extension(slot: &Value) -> Option<&Value> {
     slot.get("extension")?
         .as_array()?
         .iter()
-        .find(|e| e.get("url").and_then(Value::as_str) == Some(CLAIM_EXTENSION))?
+        .find(|e| e.get("url").and_then(Value::as_str) == Some(CLAIM_EXTENSION))
+}
+
+fn claim_part<'a>(claim: &'a Value, part: &str) -> Option<&'a Value> {
+    claim
+        .get("extension")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("url").and_then(Value::as_str) == Some(part))
+}
+
+/// The key a slot is claimed for, if any.
+pub fn claimed_by(slot: &Value) -> Option<&str> {
+    claim_part(claim_extension(slot)?, "key")?
         .get("valueString")?
         .as_str()
+}
+
+/// Whether the slot's claim (if any) is older than [`CLAIM_TTL_MINUTES`] at `now`. A claim
+/// without a readable time counts as old.
+pub fn claim_is_stale(slot: &Value, now: DateTime<Utc>) -> bool {
+    let Some(claim) = claim_extension(slot) else {
+        return false;
+    };
+    let at = claim_part(claim, "at")
+        .and_then(|e| e.get("valueDateTime"))
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    at.is_none_or(|at| now - at.with_timezone(&Utc) > Duration::minutes(CLAIM_TTL_MINUTES))
 }
 
 fn without_claim(slot: &Value) -> Value {
@@ -159,15 +190,18 @@ fn without_claim(slot: &Value) -> Value {
     out
 }
 
-/// The slot as written back to claim it: busy, naming the key. Everything else the server had
-/// stays as it was.
-pub fn claim(slot: &Value, key: &str) -> Value {
+/// The slot as written back to claim it: busy, naming the key and the time. Everything else the
+/// server had stays as it was.
+pub fn claim(slot: &Value, key: &str, now: DateTime<Utc>) -> Value {
     let mut out = without_claim(slot);
     if let Some(obj) = out.as_object_mut() {
         obj.insert("status".into(), json!("busy"));
         let ext = obj.entry("extension").or_insert_with(|| json!([]));
         if let Some(list) = ext.as_array_mut() {
-            list.push(json!({ "url": CLAIM_EXTENSION, "valueString": key }));
+            list.push(json!({ "url": CLAIM_EXTENSION, "extension": [
+                { "url": "key", "valueString": key },
+                { "url": "at", "valueDateTime": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) },
+            ] }));
         }
     }
     out
@@ -350,4 +384,40 @@ pub fn takes_bookings(capability: &Value) -> Option<bool> {
         && entry("Slot")
             .is_some_and(|s| s.get("versioning").and_then(Value::as_str) != Some("no-version"));
     Some(ok)
+}
+
+/// Whether a resource carries exactly this identifier. Search answers are checked with it: a
+/// server that does not know a search parameter may ignore it and answer with everything.
+pub fn has_identifier(resource: &Value, system: &str, value: &str) -> bool {
+    resource
+        .get("identifier")
+        .and_then(Value::as_array)
+        .is_some_and(|ids| {
+            ids.iter().any(|i| {
+                i.get("system").and_then(Value::as_str) == Some(system)
+                    && i.get("value").and_then(Value::as_str) == Some(value)
+            })
+        })
+}
+
+/// Whether an Appointment still holds its slot: any status but the ones that give it back.
+pub fn is_active_appointment(appointment: &Value) -> bool {
+    !matches!(
+        appointment.get("status").and_then(Value::as_str),
+        Some("cancelled" | "noshow" | "entered-in-error")
+    )
+}
+
+/// Whether an Appointment is for the slot `slot_id`.
+pub fn books_slot(appointment: &Value, slot_id: &str) -> bool {
+    appointment
+        .get("slot")
+        .and_then(Value::as_array)
+        .is_some_and(|slots| {
+            slots.iter().any(|r| {
+                serde_json::from_value::<super::Reference>(r.clone())
+                    .ok()
+                    .is_some_and(|r| r.id_of("Slot") == Some(slot_id))
+            })
+        })
 }

@@ -6,31 +6,30 @@
 //! a versioned update of the Slot itself, since many servers never mark a booked slot busy. FHIR
 //! has no standard hold, so [`BookingApi::holds`] is false and the booking page goes without one.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use fairslot_core::fhir::{
-    self, Bundle, DepartmentRef, FhirError, HealthcareService, Organization, Patient, Practitioner,
+    self, Bundle, DepartmentRef, FhirError, HealthcareService, Organization, Practitioner,
     PractitionerRole, Window,
 };
-use fairslot_core::identity;
-use fairslot_core::time::{at_hospital, hospital_today};
 use fairslot_core::{
-    Alternative, Booking, BookingRequest, BookingStatus, DepartmentTree, Doctor, DoctorList, Hold,
-    HospitalList, ProblemKind, Schedule, SlotSummary, encode_component as enc,
+    Alternative, Booking, BookingRequest, DepartmentTree, Doctor, DoctorList, Hold, HospitalList,
+    ProblemKind, Schedule, encode_component as enc,
 };
 use gloo_net::http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::http::{Outgoing, RawResponse};
 use super::{ApiError, ApiFuture, BookingApi, ScheduleTarget, Transport};
-use crate::browser;
 use crate::offline::reads;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+
+mod booking;
 
 /// Most pages one search follows; a server that keeps linking beyond is not trusted further.
-const MAX_PAGES: usize = 40;
+const MAX_PAGES: usize = 250;
 /// Most references joined into one search parameter, to keep URLs short.
 const CHUNK: usize = 30;
 /// Hospitals listed by the hospital search: Organizations of the standard type "prov".
@@ -209,6 +208,23 @@ impl FhirApi {
         interpret(self.transport.fetch(req).await?)
     }
 
+    /// Sends a body that is not JSON (a search form); `headers` name its type.
+    async fn send_text(
+        &self,
+        method: Method,
+        path: &str,
+        body: String,
+        headers: Vec<(&'static str, String)>,
+    ) -> Result<Value, ApiError> {
+        let req = Outgoing {
+            method,
+            path,
+            body: Some(body),
+            headers,
+        };
+        interpret(self.transport.fetch(req).await?)
+    }
+
     async fn get(&self, path: &str) -> Result<Value, ApiError> {
         self.send(Method::GET, path, None, Vec::new()).await
     }
@@ -332,6 +348,7 @@ impl FhirApi {
         let group_refs: Vec<String> = groups
             .iter()
             .filter_map(|g| g.id.as_deref())
+            .filter(|g| fhir::is_fhir_id(g))
             .map(|g| format!("Organization/{g}"))
             .collect();
         let mut children = Vec::new();
@@ -501,14 +518,25 @@ impl FhirApi {
                 if s.active == Some(false) {
                     continue;
                 }
-                let doctor = s.actor.iter().find_map(|a| {
-                    let r = a.reference.as_deref()?;
-                    by_actor
+                // A Schedule of a PractitionerRole belongs to that role or to nobody here; only
+                // a Schedule without one is matched by its Practitioner.
+                let roles: Vec<&str> = s
+                    .actor
+                    .iter()
+                    .filter_map(|a| a.id_of("PractitionerRole"))
+                    .collect();
+                let doctor = if roles.is_empty() {
+                    s.actor.iter().find_map(|a| {
+                        let id = a.id_of("Practitioner")?;
+                        by_actor.get(&format!("Practitioner/{id}"))
+                    })
+                } else {
+                    roles
                         .iter()
-                        .find(|(k, _)| r.ends_with(k.as_str()))
-                        .map(|(_, v)| v)
-                });
-                if let (Some(id), Some(doctor)) = (s.id, doctor) {
+                        .find_map(|r| by_actor.get(&format!("PractitionerRole/{r}")))
+                };
+                let id = s.id.filter(|id| fhir::is_fhir_id(id));
+                if let (Some(id), Some(doctor)) = (id, doctor) {
                     owner.insert(id, doctor.clone());
                 }
             }
@@ -564,396 +592,6 @@ impl FhirApi {
             slots.extend(of_type::<fhir::Slot>(&found, "Slot")?);
         }
         fhir::schedule(window, doctors, &owner, &slots).map_err(bad)
-    }
-
-    /// Where and when a slot is, as a booking shows it.
-    async fn summary(&self, slot: &fhir::Slot, role_id: &str) -> Result<SlotSummary, ApiError> {
-        let list = self.list_of_role(role_id).await?;
-        let doctor = list
-            .items
-            .iter()
-            .find(|d| d.id == role_id)
-            .ok_or_else(not_found)?;
-        let what = format!("Slot/{}", slot.id.as_deref().unwrap_or_default());
-        let offset = list.hospital.utc_offset_minutes;
-        let start = at_hospital(
-            fhir::instant(slot.start.as_deref(), &what).map_err(bad)?,
-            offset,
-        );
-        let end = at_hospital(
-            fhir::instant(slot.end.as_deref(), &what).map_err(bad)?,
-            offset,
-        );
-        Ok(SlotSummary {
-            slot_id: slot.id.clone().unwrap_or_default(),
-            start,
-            end,
-            period: fhir::period_of(start),
-            hospital_id: list.hospital.id.clone(),
-            hospital_name: list.hospital.name.clone(),
-            hospital_address: list.hospital.address.clone(),
-            department_id: list.department.id.clone(),
-            department_name: list.department.name.clone(),
-            doctor_id: doctor.id.clone(),
-            doctor_name: doctor.name.clone(),
-            fee_fen: doctor.fee_fen,
-        })
-    }
-
-    /// The doctor (PractitionerRole id) whose Schedule a slot is in.
-    async fn role_of_slot(&self, slot: &fhir::Slot) -> Result<String, ApiError> {
-        let schedule_id = slot.schedule.id_of("Schedule").ok_or_else(not_found)?;
-        let schedule: fhir::Schedule =
-            typed(self.read("Schedule", schedule_id).await?, "Schedule")?;
-        for actor in &schedule.actor {
-            if let Some(role) = actor.id_of("PractitionerRole") {
-                return Ok(role.to_string());
-            }
-        }
-        Err(not_found())
-    }
-
-    /// A stored Appointment as a booking, with its slot's place and time.
-    async fn booking_of(
-        &self,
-        appointment: Value,
-        patient: Option<Patient>,
-    ) -> Result<Booking, ApiError> {
-        let appt: fhir::Appointment = typed(appointment, "Appointment")?;
-        let slot_id = appt
-            .slot
-            .iter()
-            .find_map(|r| r.id_of("Slot"))
-            .ok_or_else(|| ApiError::BadData("Appointment without a Slot".into()))?;
-        let slot: fhir::Slot = typed(self.read_fresh("Slot", slot_id).await?, "Slot")?;
-        let role = match appt
-            .participant
-            .iter()
-            .find_map(|p| p.actor.as_ref()?.id_of("PractitionerRole"))
-        {
-            Some(r) => r.to_string(),
-            None => self.role_of_slot(&slot).await?,
-        };
-        let summary = self.summary(&slot, &role).await?;
-        fhir::booking(&appt, patient.as_ref(), summary).map_err(bad)
-    }
-
-    /// A resource straight from the server, never from the session's directory.
-    async fn read_fresh(&self, kind: &str, id: &str) -> Result<Value, ApiError> {
-        if !fhir::is_fhir_id(id) {
-            return Err(not_found());
-        }
-        self.get(&format!("/{kind}/{id}")).await
-    }
-
-    /// Up to three free slots of the same schedule after now, offered when a slot is taken.
-    async fn alternatives(&self, slot: &fhir::Slot, role_id: &str) -> Vec<Alternative> {
-        let Some(schedule) = slot.schedule.id_of("Schedule") else {
-            return Vec::new();
-        };
-        let Ok(list) = self.list_of_role(role_id).await else {
-            return Vec::new();
-        };
-        let Some(doctor) = list.items.iter().find(|d| d.id == role_id) else {
-            return Vec::new();
-        };
-        let now = enc(&browser::now_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        let path = format!(
-            "/Slot?schedule=Schedule/{schedule}&status=free&start=gt{now}&_sort=start&_count=3"
-        );
-        let Ok(found) = self.get(&path).await else {
-            return Vec::new();
-        };
-        let Ok(bundle) = Bundle::from_value(found) else {
-            return Vec::new();
-        };
-        let slots: Vec<fhir::Slot> = bundle.resources("Slot").unwrap_or_default();
-        let window = Window {
-            from: browser::now_utc().date_naive(),
-            days: 31,
-            utc_offset_minutes: list.hospital.utc_offset_minutes,
-        };
-        let owner = HashMap::from([(schedule.to_string(), role_id.to_string())]);
-        let Ok(schedule) = fhir::schedule(window, vec![doctor.clone()], &owner, &slots) else {
-            return Vec::new();
-        };
-        schedule
-            .sessions
-            .into_iter()
-            .flat_map(|s| {
-                let (date, period) = (s.date, s.period);
-                s.slots.into_iter().map(move |x| (date, period, x))
-            })
-            .filter(|(_, _, x)| x.remaining > 0 && Some(&x.id) != slot.id.as_ref())
-            .take(fairslot_core::MAX_ALTERNATIVES)
-            .map(|(date, period, x)| Alternative {
-                slot: x,
-                doctor_id: doctor.id.clone(),
-                doctor_name: doctor.name.clone(),
-                date,
-                period,
-            })
-            .collect()
-    }
-
-    /// Claims the slot for `key` with a versioned update; `Err` when it is someone else's.
-    async fn claim(&self, slot_id: &str, key: &str) -> Result<fhir::Slot, ApiError> {
-        for _ in 0..2 {
-            let raw = self
-                .read_fresh("Slot", slot_id)
-                .await
-                .map_err(|e| match e {
-                    ApiError::Problem(p) if p.status == 404 => taken(Vec::new()),
-                    other => other,
-                })?;
-            let slot: fhir::Slot = typed(raw.clone(), "Slot")?;
-            if fhir::claimed_by(&raw) == Some(key) {
-                return Ok(slot);
-            }
-            if slot.status.as_deref() != Some("free") {
-                let role = self.role_of_slot(&slot).await?;
-                return Err(taken(self.alternatives(&slot, &role).await));
-            }
-            let mut headers = vec![("Prefer", "return=representation".to_string())];
-            if let Some(v) = fhir::version_of(&raw) {
-                headers.push(("If-Match", fhir::if_match(v)));
-            }
-            let path = format!("/Slot/{slot_id}");
-            match self
-                .send(Method::PUT, &path, Some(&fhir::claim(&raw, key)), headers)
-                .await
-            {
-                Ok(_) => return Ok(slot),
-                // Changed since it was read: read it again; it may be this key's own claim.
-                Err(ApiError::Server {
-                    status: 409 | 412, ..
-                }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(taken(Vec::new()))
-    }
-
-    /// Gives a claimed slot back, when the booking it was claimed for could not be made.
-    async fn release(&self, slot_id: &str, key: &str) {
-        let Ok(raw) = self.read_fresh("Slot", slot_id).await else {
-            return;
-        };
-        if fhir::claimed_by(&raw) != Some(key) {
-            return;
-        }
-        let headers = fhir::version_of(&raw)
-            .map(|v| ("If-Match", fhir::if_match(v)))
-            .into_iter()
-            .collect();
-        let path = format!("/Slot/{slot_id}");
-        let _ = self
-            .send(Method::PUT, &path, Some(&fhir::unclaim(&raw)), headers)
-            .await;
-    }
-
-    /// Creates a resource unless one matches `condition`; either way returns it.
-    async fn create_once(
-        &self,
-        kind: &str,
-        resource: &Value,
-        condition: &str,
-    ) -> Result<Value, ApiError> {
-        let headers = vec![
-            ("If-None-Exist", condition.to_string()),
-            ("Prefer", "return=representation".to_string()),
-        ];
-        let created = self
-            .send(Method::POST, &format!("/{kind}"), Some(resource), headers)
-            .await;
-        match created {
-            Ok(v) if v.get("id").is_some() => Ok(v),
-            // Created without a body, or more than one match already: find it.
-            Ok(_) | Err(ApiError::Server { status: 412, .. }) => {
-                let found = self.get(&format!("/{kind}?{condition}")).await?;
-                let bundle = Bundle::from_value(found).map_err(bad)?;
-                bundle
-                    .raw(kind)
-                    .first()
-                    .map(|v| (*v).clone())
-                    .ok_or_else(|| ApiError::BadData(format!("{kind} created but not found")))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn find_by_key(&self, key: &str) -> Result<Option<Value>, ApiError> {
-        let found = self
-            .get(&format!("/Appointment?{}", fhir::booking_condition(key)))
-            .await?;
-        let bundle = Bundle::from_value(found).map_err(bad)?;
-        Ok(bundle.raw("Appointment").first().map(|v| (*v).clone()))
-    }
-
-    async fn book_once(&self, request: BookingRequest, key: String) -> Result<Booking, ApiError> {
-        if let Some(existing) = self.find_by_key(&key).await? {
-            return self.booking_of(existing, None).await;
-        }
-        // The FHIR server will not check a resident ID's check character: checked here, as the
-        // reference API does, and stored normalised.
-        let today = hospital_today(browser::now_utc(), fhir::DEFAULT_UTC_OFFSET_MINUTES);
-        let patient = identity::Patient::validate(&request.patient, today).map_err(|errors| {
-            let mut p = fhir::problem(ProblemKind::Validation);
-            p.errors = errors;
-            ApiError::Problem(Box::new(p))
-        })?;
-        let slot = self.claim(&request.slot_id, &key).await?;
-        let role = self.role_of_slot(&slot).await?;
-        let made = async {
-            let patient = self
-                .create_once(
-                    "Patient",
-                    &fhir::patient_resource(&patient),
-                    &fhir::patient_condition(&patient),
-                )
-                .await?;
-            let patient_id = patient
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let what = format!("Slot/{}", request.slot_id);
-            let start = fhir::instant(slot.start.as_deref(), &what).map_err(bad)?;
-            let end = fhir::instant(slot.end.as_deref(), &what).map_err(bad)?;
-            let appointment = fhir::appointment_resource(&fhir::AppointmentDraft {
-                key: &key,
-                channel: &self.channel,
-                slot_id: &request.slot_id,
-                start,
-                end,
-                patient_id,
-                role_id: &role,
-                created: browser::now_utc(),
-            });
-            let stored = self
-                .create_once("Appointment", &appointment, &fhir::booking_condition(&key))
-                .await
-                .map_err(|e| match e {
-                    // The server's own word that the slot is gone (a conflict, a failed
-                    // precondition, a business rule): the same refusal as a lost claim.
-                    ApiError::Server {
-                        status: 409 | 412 | 422,
-                        ..
-                    } => taken(Vec::new()),
-                    other => other,
-                })?;
-            Ok::<_, ApiError>((stored, patient))
-        }
-        .await;
-        match made {
-            Ok((stored, patient)) => {
-                let patient: Option<Patient> = typed(patient, "Patient").ok();
-                self.booking_of(stored, patient).await
-            }
-            // Refused outright: the slot goes back. An outage or a lost answer keeps the claim,
-            // and the retry with the same key carries on from it.
-            Err(ApiError::Server { status, .. })
-                if (400..500).contains(&status) && status != 429 =>
-            {
-                self.release(&request.slot_id, &key).await;
-                Err(ApiError::Server {
-                    status,
-                    retry_after: None,
-                })
-            }
-            Err(ApiError::Problem(p)) => {
-                self.release(&request.slot_id, &key).await;
-                let alternatives = self.alternatives(&slot, &role).await;
-                let mut p = *p;
-                p.alternatives = alternatives;
-                Err(ApiError::Problem(Box::new(p)))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// An Appointment by booking code, with its patient, when the document proof matches.
-    async fn owned(&self, code: &str, last4: &str) -> Result<(Value, Patient), ApiError> {
-        let code = code.trim().to_ascii_uppercase();
-        let condition = fhir::identifier_condition(fhir::BOOKING_CODE_SYSTEM, &code);
-        let found = self
-            .get(&format!(
-                "/Appointment?{condition}&_include=Appointment:patient"
-            ))
-            .await?;
-        let bundle = Bundle::from_value(found).map_err(bad)?;
-        let appointment = bundle.raw("Appointment").first().map(|v| (*v).clone());
-        let appointment = appointment.ok_or_else(not_found)?;
-        let appt: fhir::Appointment = typed(appointment.clone(), "Appointment")?;
-        let patient_id = appt
-            .participant
-            .iter()
-            .find_map(|p| p.actor.as_ref()?.id_of("Patient"))
-            .ok_or_else(not_found)?;
-        let included = bundle
-            .raw("Patient")
-            .into_iter()
-            .find(|p| p.get("id").and_then(Value::as_str) == Some(patient_id))
-            .cloned();
-        let patient = match included {
-            Some(p) => p,
-            None => self.read_fresh("Patient", patient_id).await?,
-        };
-        let patient: Patient = typed(patient, "Patient")?;
-        // The same answer for a wrong proof as for no booking: nothing to learn by guessing.
-        let proof = last4.trim().to_ascii_uppercase();
-        if fhir::patient_last4(&patient).as_deref() != Some(proof.as_str()) {
-            return Err(not_found());
-        }
-        Ok((appointment, patient))
-    }
-
-    async fn cancel_owned(&self, code: &str, last4: &str) -> Result<Booking, ApiError> {
-        let (appointment, patient) = self.owned(code, last4).await?;
-        let booking = self
-            .booking_of(appointment.clone(), Some(patient.clone()))
-            .await?;
-        if booking.status == BookingStatus::Cancelled {
-            return Ok(booking);
-        }
-        let now: DateTime<Utc> = browser::now_utc();
-        if now > booking.cancel_deadline {
-            return Err(ApiError::Problem(Box::new(fhir::problem(
-                ProblemKind::CancelClosed,
-            ))));
-        }
-        let id = appointment
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let headers = fhir::version_of(&appointment)
-            .map(|v| ("If-Match", fhir::if_match(v)))
-            .into_iter()
-            .collect();
-        let updated = self
-            .send(
-                Method::PUT,
-                &format!("/Appointment/{id}"),
-                Some(&fhir::cancelled(&appointment)),
-                headers,
-            )
-            .await?;
-        let key = appointment["identifier"]
-            .as_array()
-            .and_then(|ids| {
-                ids.iter()
-                    .find(|i| i["system"] == fhir::BOOKING_KEY_SYSTEM)?["value"]
-                    .as_str()
-            })
-            .map(str::to_string);
-        if let Some(key) = key {
-            self.release(&booking.slot.slot_id, &key).await;
-        }
-        let updated = if updated.get("id").is_some() {
-            updated
-        } else {
-            self.read_fresh("Appointment", id).await?
-        };
-        self.booking_of(updated, Some(patient)).await
     }
 }
 
