@@ -13,11 +13,12 @@ use crate::browser;
 use crate::components::{LangSwitch, OutboxBanner, StaleNotice};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
-use crate::modes::{Kiosk, KioskGuard};
+use crate::modes::{EmbedBridge, Kiosk, KioskGuard};
 use crate::pages::{
     BookPage, ConfirmationPage, DepartmentPage, HospitalPage, HospitalsPage, MyBookingsPage,
     NotFound, SchedulePage,
 };
+use fairslot_core::embed::allowed_parent;
 
 /// The locale before the config is known: URL, then a stored choice, then the browser's.
 fn early_locale() -> Option<Locale> {
@@ -48,14 +49,26 @@ pub fn App() -> impl IntoView {
                 if explicit.is_none() {
                     i18n.locale.set(cfg.narrowed(&browser::url_narrowing()).0);
                 }
-                // Embedding (origin checks, height messages) is not in this build; running as a
-                // plain page inside someone else's would talk to any parent, so it stops here
-                // with an explanation.
-                if matches!(cfg.mode, Mode::Embed { .. }) {
-                    return view! { <ConfigScreen problem=ConfigScreenProblem::Mode /> }.into_any();
-                }
+                // Framed by a page the config does not allow, the app shows nothing but a refusal:
+                // it would otherwise let any site wrap it and watch its messages.
+                let parent = match &cfg.mode {
+                    Mode::Embed { allowed_origins, .. } if browser::parent_window().is_some() => {
+                        match allowed_parent(browser::embedder_origin().as_deref(), allowed_origins) {
+                            Some(origin) => Some(origin),
+                            None => {
+                                return view! { <ConfigScreen problem=ConfigScreenProblem::Framing /> }
+                                    .into_any();
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                let narrowing = browser::url_narrowing();
+                let mut cfg = cfg;
+                cfg.channel = cfg.channel_for(&narrowing);
+                cfg.theme = cfg.theme_for(&narrowing);
                 provide_api(api::from_config(&cfg));
-                view! { <Shell config=cfg /> }.into_any()
+                view! { <Shell config=cfg parent=parent /> }.into_any()
             }
             Some(ConfigState::Invalid(errors)) => {
                 view! { <ConfigScreen problem=ConfigScreenProblem::Invalid(errors) /> }.into_any()
@@ -72,7 +85,8 @@ pub fn App() -> impl IntoView {
 enum ConfigScreenProblem {
     Invalid(Vec<ConfigError>),
     Unreachable,
-    Mode,
+    /// Framed by a page whose origin the config does not allow.
+    Framing,
 }
 
 fn problem_text(problem: &ConfigProblem, locale: Locale) -> String {
@@ -101,9 +115,7 @@ fn ConfigScreen(problem: ConfigScreenProblem) -> impl IntoView {
             <button class="button" on:click=|_| browser::reload()>{i18n.t(Msg::Retry)}</button>
         }
         .into_any(),
-        ConfigScreenProblem::Mode => {
-            view! { <p>{i18n.t(Msg::ConfigModeUnavailable)}</p> }.into_any()
-        }
+        ConfigScreenProblem::Framing => view! { <p>{i18n.t(Msg::ConfigFraming)}</p> }.into_any(),
         ConfigScreenProblem::Invalid(errors) => {
             let rows = errors
                 .into_iter()
@@ -144,7 +156,11 @@ fn ConfigScreen(problem: ConfigScreenProblem) -> impl IntoView {
 
 /// The app proper: top bar, language switch, routes.
 #[component]
-fn Shell(config: Config) -> impl IntoView {
+fn Shell(
+    config: Config,
+    /// The framing page's origin, when embedded by an allowed one.
+    parent: Option<String>,
+) -> impl IntoView {
     let i18n = use_i18n();
     browser::set_css_properties(&config.theme.css_properties());
     let mode = match &config.mode {
@@ -153,8 +169,10 @@ fn Shell(config: Config) -> impl IntoView {
         Mode::Embed { .. } => "embed",
     };
     browser::set_root_attribute("data-mode", mode);
-    let preselected = config.narrowed(&browser::url_narrowing()).1;
+    let narrowing = browser::url_narrowing();
+    let preselected = config.narrowed(&narrowing).1;
     provide_context(Preselection {
+        department: preselected.as_ref().and(narrowing.department.clone()),
         hospital: preselected,
         pinned: config.hospital.clone(),
     });
@@ -175,6 +193,7 @@ fn Shell(config: Config) -> impl IntoView {
         <Router>
             <FocusOnNavigate />
             {kiosk.map(|idle_seconds| view! { <KioskGuard idle_seconds=idle_seconds /> })}
+            {parent.map(|origin| view! { <EmbedBridge parent_origin=origin /> })}
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
@@ -229,6 +248,8 @@ fn FocusOnNavigate() -> impl IntoView {
 #[derive(Debug, Clone)]
 pub struct Preselection {
     pub hospital: Option<String>,
+    /// A department of that hospital to open instead of the hospital's page.
+    pub department: Option<String>,
     /// The one hospital a deployment serves, if it is pinned to one: no URL reaches another.
     pub pinned: Option<String>,
 }

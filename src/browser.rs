@@ -17,16 +17,20 @@ pub fn url_narrowing() -> UrlNarrowing {
     let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
         return UrlNarrowing::default();
     };
-    let lang = params.get("lang");
-    let hospital = params.get("hospital");
-    let mut pairs = Vec::new();
-    if let Some(v) = lang.as_deref() {
-        pairs.push(("lang", v));
-    }
-    if let Some(v) = hospital.as_deref() {
-        pairs.push(("hospital", v));
-    }
-    UrlNarrowing::from_pairs(pairs)
+    let names = [
+        "lang",
+        "hospital",
+        "department",
+        "channel",
+        "brand",
+        "radius",
+        "font",
+    ];
+    let values: Vec<(&str, String)> = names
+        .into_iter()
+        .filter_map(|n| params.get(n).map(|v| (n, v)))
+        .collect();
+    UrlNarrowing::from_pairs(values.iter().map(|(n, v)| (*n, v.as_str())))
 }
 
 /// The browser's preferred language, for the screens shown before the config is read.
@@ -53,7 +57,7 @@ pub fn set_root_attribute(name: &str, value: &str) {
 }
 
 /// Sets CSS custom properties on `<html>`; values were validated with the config.
-pub fn set_css_properties(props: &[(&str, &str)]) {
+pub fn set_css_properties(props: &[(&str, String)]) {
     use wasm_bindgen::JsCast;
     let Some(el) = document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
     else {
@@ -263,4 +267,42 @@ pub fn local_hhmm(at: DateTime<Utc>) -> String {
         at.timestamp_millis() as f64
     ));
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// The window this page is framed in, if any.
+pub fn parent_window() -> Option<web_sys::Window> {
+    let window = web_sys::window()?;
+    let parent = window.parent().ok().flatten()?;
+    (!js_sys::Object::is(&parent, &window)).then_some(parent)
+}
+
+/// The origin of the page that frames this one, as the browser reports it: the nearest ancestor
+/// origin where the browser lists them, else the referrer's.
+pub fn embedder_origin() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let ancestors = js_sys::Reflect::get(&location, &"ancestorOrigins".into()).ok();
+    let nearest = ancestors
+        .filter(|a| !a.is_undefined() && !a.is_null())
+        .and_then(|a| js_sys::Reflect::get(&a, &0.into()).ok())
+        .and_then(|o| o.as_string());
+    nearest.or_else(|| {
+        let referrer = window.document()?.referrer();
+        fairslot_core::embed::origin_of(&referrer)
+    })
+}
+
+/// Posts a JSON message to the framing page, to that exact origin only.
+pub fn post_to_parent(message: &serde_json::Value, origin: &str) {
+    if let (Some(parent), Ok(data)) = (parent_window(), js_sys::JSON::parse(&message.to_string())) {
+        let _ = parent.post_message(&data, origin);
+    }
+}
+
+/// The height of the page's content in CSS pixels, for the framing page to size its iframe.
+pub fn content_height() -> u32 {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+        .map_or(0, |b| b.offset_height().max(0) as u32)
 }

@@ -52,7 +52,7 @@ messages! {
     ConfigEmpty => "列表不能为空", "The list must not be empty";
     ConfigOutOfRange => "数值超出范围（{}）", "Number out of range ({})";
     ConfigBadValue => "取值包含不允许的字符或格式", "The value has characters or a format that is not allowed";
-    ConfigModeUnavailable => "此版本尚不支持所配置的运行模式（mode.kind：自助机或嵌入）。请联系网站运营方。", "This build does not support the configured mode (mode.kind: kiosk or embed) yet. Please tell the site operator.";
+    ConfigFraming => "此预约页面只能在运营方许可的合作网站中显示。", "This booking page can only be shown inside the partner sites its operator allows.";
 
     // Errors a patient can act on
     ErrNetwork => "网络连接中断，无法连接预约服务。请检查网络后重试。", "You seem to be offline, so the booking service could not be reached. Check your connection and try again.";

@@ -50,8 +50,16 @@ pub enum AdapterKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Phone,
-    Kiosk { idle_seconds: u32 },
-    Embed { allowed_origins: Vec<String> },
+    Kiosk {
+        idle_seconds: u32,
+    },
+    Embed {
+        /// Pages that may embed the app, exactly (`scheme://host[:port]`).
+        allowed_origins: Vec<String>,
+        /// Channel ids an embedding page may name in the iframe's URL (`channel=`), besides the
+        /// config's own `channel`. Partners sharing one deployment are told apart this way.
+        channels: Vec<String>,
+    },
 }
 
 /// Theme tokens the deployer may set; each becomes a CSS custom property.
@@ -66,16 +74,27 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// `(custom property, value)` pairs to set on the document root.
-    pub fn css_properties(&self) -> Vec<(&'static str, &str)> {
+    /// `(custom property, value)` pairs to set on the document root. A brand colour too light to
+    /// carry white text (or to be read as text) is darkened until it keeps 4.5:1.
+    pub fn css_properties(&self) -> Vec<(&'static str, String)> {
+        let brand = self.brand.as_deref().and_then(crate::embed::readable_brand);
         [
-            ("--brand", &self.brand),
-            ("--radius", &self.radius),
-            ("--font", &self.font),
+            ("--brand", brand),
+            ("--radius", self.radius.clone()),
+            ("--font", self.font.clone()),
         ]
         .into_iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect()
+    }
+
+    /// This theme with the values `over` sets.
+    pub fn overlaid(&self, over: &Theme) -> Theme {
+        Theme {
+            brand: over.brand.clone().or_else(|| self.brand.clone()),
+            radius: over.radius.clone().or_else(|| self.radius.clone()),
+            font: over.font.clone().or_else(|| self.font.clone()),
+        }
     }
 }
 
@@ -289,13 +308,13 @@ pub fn is_valid_origin(origin: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
-fn is_hex_colour(s: &str) -> bool {
+pub fn is_hex_colour(s: &str) -> bool {
     s.strip_prefix('#')
         .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A length of at most 48 px or rem, e.g. `12px` or `0.75rem`.
-fn is_css_length(s: &str) -> bool {
+pub fn is_css_length(s: &str) -> bool {
     let Some(num) = s.strip_suffix("px").or_else(|| s.strip_suffix("rem")) else {
         return false;
     };
@@ -308,7 +327,7 @@ fn is_css_length(s: &str) -> bool {
             .is_ok_and(|w| w < 48 || (w == 48 && frac.bytes().all(|b| b == b'0')))
 }
 
-fn is_font_family(s: &str) -> bool {
+pub fn is_font_family(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 200
         && s.chars()
@@ -401,8 +420,18 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
                                 );
                             }
                         }
+                        let channels = match m.get("channels") {
+                            None | Some(Value::Null) => Vec::new(),
+                            v => w.string_list(v, "mode.channels")?,
+                        };
+                        for (i, c) in channels.iter().enumerate() {
+                            if !is_channel_id(c) {
+                                w.fail(format!("mode.channels[{i}]"), ConfigProblem::BadValue);
+                            }
+                        }
                         (w.errors.len() == before).then_some(Mode::Embed {
                             allowed_origins: origins,
+                            channels,
                         })
                     }
                     _ => Some(Mode::Phone),
@@ -461,6 +490,12 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
 pub struct UrlNarrowing {
     pub locale: Option<Locale>,
     pub hospital: Option<String>,
+    /// A department of `hospital` to open (with a hospital only).
+    pub department: Option<String>,
+    /// An embedding page's channel, taken only when the config lists it.
+    pub channel: Option<String>,
+    /// An embedding page's theme, taken in embed mode only.
+    pub theme: Theme,
 }
 
 impl UrlNarrowing {
@@ -471,6 +506,11 @@ impl UrlNarrowing {
             match k {
                 "lang" => out.locale = Locale::parse(v),
                 "hospital" if is_safe_id(v) => out.hospital = Some(v.to_string()),
+                "department" if is_safe_id(v) => out.department = Some(v.to_string()),
+                "channel" if is_channel_id(v) => out.channel = Some(v.to_string()),
+                "brand" if is_hex_colour(v) => out.theme.brand = Some(v.to_string()),
+                "radius" if is_css_length(v) => out.theme.radius = Some(v.to_string()),
+                "font" if is_font_family(v) => out.theme.font = Some(v.to_string()),
                 _ => {}
             }
         }
@@ -489,6 +529,25 @@ pub fn is_safe_id(s: &str) -> bool {
 }
 
 impl Config {
+    /// The channel bookings carry: an embedding page's, when the config lists it for embedding;
+    /// the config's own otherwise.
+    pub fn channel_for(&self, n: &UrlNarrowing) -> String {
+        match (&self.mode, &n.channel) {
+            (Mode::Embed { channels, .. }, Some(asked)) if channels.contains(asked) => {
+                asked.clone()
+            }
+            _ => self.channel.clone(),
+        }
+    }
+
+    /// The theme: an embedding page may set its own over the config's; elsewhere a URL may not.
+    pub fn theme_for(&self, n: &UrlNarrowing) -> Theme {
+        match self.mode {
+            Mode::Embed { .. } => self.theme.overlaid(&n.theme),
+            _ => self.theme.clone(),
+        }
+    }
+
     /// Applies URL narrowing: a locale is always allowed; a hospital only if the deployment is not
     /// pinned to another one.
     pub fn narrowed(&self, n: &UrlNarrowing) -> (Locale, Option<String>) {
@@ -701,5 +760,39 @@ mod tests {
         }
         assert!(is_safe_id("org.b-resp_2"));
         assert_eq!(c.narrowed(&hostile), (Locale::En, None));
+    }
+
+    #[test]
+    fn an_embedding_page_may_pick_a_listed_channel_and_its_own_theme_only() {
+        let embed = parse(
+            r##"{"api":{"kind":"native","base_urls":["/api/v1"]},"channel":"web",
+            "mode":{"kind":"embed","allowed_origins":["https://portal.example"],"channels":["partner-a"]},
+            "theme":{"brand":"#0b6e4f"}}"##,
+        )
+        .unwrap();
+        let asked = UrlNarrowing::from_pairs([
+            ("channel", "partner-a"),
+            ("brand", "#7b2cbf"),
+            ("radius", "4px"),
+            ("department", "h1-cardio"),
+        ]);
+        assert_eq!(embed.channel_for(&asked), "partner-a");
+        assert_eq!(asked.department.as_deref(), Some("h1-cardio"));
+        let theme = embed.theme_for(&asked);
+        assert_eq!(
+            (theme.brand.as_deref(), theme.radius.as_deref()),
+            (Some("#7b2cbf"), Some("4px"))
+        );
+        // A channel the config does not list, or any channel outside embed mode, is ignored.
+        let other = UrlNarrowing::from_pairs([("channel", "partner-z")]);
+        assert_eq!(embed.channel_for(&other), "web");
+        let phone =
+            parse(r#"{"api":{"kind":"native","base_urls":["/api/v1"]},"channel":"web"}"#).unwrap();
+        assert_eq!(phone.channel_for(&asked), "web");
+        assert_eq!(phone.theme_for(&asked), Theme::default());
+        // Values that fail the config's own checks are not taken from a URL either.
+        let hostile = UrlNarrowing::from_pairs([("brand", "red;x"), ("channel", "A B")]);
+        assert_eq!(hostile.theme, Theme::default());
+        assert_eq!(hostile.channel, None);
     }
 }

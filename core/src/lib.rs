@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod contract;
+pub mod embed;
 pub mod fhir;
 pub mod history;
 pub mod ics;

@@ -22,20 +22,6 @@ test.describe('the config file', () => {
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('此页面的配置有误');
   });
 
-  for (const mode of [{ kind: 'embed', allowed_origins: ['https://portal.example'] }]) {
-    test(`a ${mode.kind} config is refused with an explanation until that mode is built`, async ({ page }) => {
-      await page.route('**/config.json', (route) =>
-        route.fulfill({
-          contentType: 'application/json',
-          body: JSON.stringify({ api: { kind: 'native', base_urls: ['/api/v1'] }, channel: 'lobby', mode }),
-        }),
-      );
-      await page.goto('/?lang=en');
-      await expect(page.getByText('does not support the configured mode')).toBeVisible();
-      await expect(page.locator('.hospital-card')).toHaveCount(0);
-    });
-  }
-
   test('a config that is not JSON says so', async ({ page }) => {
     await page.route('**/config.json', (route) => route.fulfill({ contentType: 'application/json', body: '{"api": ' }));
     await page.goto('/?lang=en');

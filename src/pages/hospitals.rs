@@ -14,9 +14,14 @@ use crate::i18n::{Msg, use_i18n};
 
 #[component]
 pub fn HospitalsPage() -> impl IntoView {
-    if let Some(id) = use_context::<Preselection>().and_then(|p| p.hospital) {
-        return view! { <Redirect path=format!("/hospitals/{}", encode_component(&id)) /> }
-            .into_any();
+    if let Some(p) = use_context::<Preselection>()
+        && let Some(id) = p.hospital
+    {
+        let mut path = format!("/hospitals/{}", encode_component(&id));
+        if let Some(d) = p.department {
+            path.push_str(&format!("/departments/{}", encode_component(&d)));
+        }
+        return view! { <Redirect path=path /> }.into_any();
     }
     let i18n = use_i18n();
     let api = use_api();

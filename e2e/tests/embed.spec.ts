@@ -1,0 +1,168 @@
+import { expect, test, type FrameLocator, type Page } from '@playwright/test';
+import { api, expectAccessible, lookupBooking, type Schedule, type Session, type Slot } from './support';
+
+// The app inside a partner's page on another loopback origin, put there by public/embed.js. Two
+// small HTTP servers of the test stand for the partner's site and a site the config does not
+// allow; the app and its API come from the real server.
+
+const ID = '11010519491231002X';
+
+/** A loopback web server whose pages the test sets. */
+type Site = { origin: string; pages: Map<string, string>; close: () => void };
+
+async function startSite(): Promise<Site> {
+  const { createServer } = await import('node:http');
+  const pages = new Map<string, string>();
+  const server = createServer((req, res) => {
+    const body = pages.get((req.url ?? '/').split('?')[0]);
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(body ?? 'not found');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as { port: number };
+  return { origin: `http://127.0.0.1:${port}`, pages, close: () => server.close() };
+}
+
+let partner: Site;
+let evil: Site;
+test.beforeAll(async () => {
+  partner = await startSite();
+  evil = await startSite();
+});
+test.afterAll(() => {
+  partner?.close();
+  evil?.close();
+});
+
+type Message = { source: string; version: number; type: string; [k: string]: unknown };
+
+async function serveApp(page: Page) {
+  await page.route('**/config.json', (route) =>
+    route.fulfill({
+      json: {
+        api: { kind: 'native', base_urls: ['/api/v1'] },
+        channel: 'web',
+        locale: 'zh-CN',
+        mode: { kind: 'embed', allowed_origins: [partner.origin], channels: ['partner-a'] },
+      },
+    }),
+  );
+}
+
+/** A page of `site` embedding the app with `attributes`, recording every event the script re-sends. */
+function servePartner(site: Site, path: string, attributes: string, extra = '') {
+  const app = test.info().project.use.baseURL!;
+  site.pages.set(
+    path,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partner portal</title></head>
+<body><main><h1>Partner portal</h1>
+<div id="booking" data-fairslot ${attributes}></div>
+${extra}
+</main>
+<script>
+  window.received = [];
+  for (const t of ['ready', 'resized', 'route', 'booking-confirmed', 'booking-failed']) {
+    document.addEventListener('fairslot:' + t, (e) => window.received.push(e.detail));
+  }
+</script>
+<script src="${app}/embed.js"></script>
+</body></html>`,
+  );
+}
+
+const received = (page: Page) => page.evaluate(() => (window as unknown as { received: Message[] }).received);
+const frameOf = (page: Page): FrameLocator => page.frameLocator('#booking iframe');
+const brandIn = (page: Page) =>
+  page.frames().find((f) => f.url().startsWith(test.info().project.use.baseURL!))!.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--brand').trim());
+
+test('a partner embeds the app with one script: preselection, events, height and a readable theme', async ({ page }) => {
+  await serveApp(page);
+  servePartner(partner, '/portal', 'data-hospital="h1" data-department="h1-cardio" data-lang="en" data-channel="partner-a" data-brand="#ffd60a"');
+  await page.goto(`${partner.origin}/portal`);
+  const app = frameOf(page);
+  // The department chosen by the partner opens at once, in the partner's language.
+  await expect(app.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(app.locator('.doctor-card').first()).toBeVisible();
+  await expect.poll(async () => (await received(page)).map((m) => m.type)).toEqual(expect.arrayContaining(['ready', 'route', 'resized']));
+  const route = (await received(page)).filter((m) => m.type === 'route').pop()!;
+  expect(route.path).toBe('/hospitals/h1/departments/h1-cardio');
+  for (const m of await received(page)) expect(m).toMatchObject({ source: 'fairslot', version: 1 });
+
+  // The iframe takes the height the app reports.
+  await expect.poll(async () => {
+    const last = (await received(page)).filter((m) => m.type === 'resized').pop();
+    const box = await page.locator('#booking iframe').boundingBox();
+    return last && box ? Math.abs(box.height - Math.ceil(last.height as number)) : 999;
+  }).toBeLessThanOrEqual(1);
+
+  // A brand too pale for white text is darkened until it reads at 4.5:1, not taken as it is.
+  await expect.poll(() => brandIn(page)).toMatch(/^#[0-9a-f]{6}$/);
+  expect(await brandIn(page)).not.toBe('#ffd60a');
+  // The partner restyles the app through the script.
+  await page.evaluate(() => (document.getElementById('booking') as unknown as { fairslot: { setTheme: (t: object) => void } }).fairslot.setTheme({ brand: '#7b2cbf' }));
+  await expect.poll(() => brandIn(page)).toBe('#7b2cbf');
+  await expectAccessible(page);
+});
+
+test('a booking made through the embed carries the partner channel and tells the host its code and time only', async ({ page, request }) => {
+  const skip = test.info().project.name === 'phone' ? 33 : 30;
+  const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-6&days=14');
+  const found: { session: Session; slot: Slot }[] = [];
+  for (const session of schedule.sessions) {
+    if (session.status !== 'open') continue;
+    for (const slot of session.slots) if (slot.remaining >= 1 && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) found.push({ session, slot });
+  }
+  const { session, slot } = found[skip];
+  await serveApp(page);
+  servePartner(partner, '/booking', 'data-hospital="h1" data-department="h1-cardio" data-lang="en" data-channel="partner-a"');
+  await page.goto(`${partner.origin}/booking`);
+  const app = frameOf(page);
+  await app.locator('.doctor-card').filter({ hasText: schedule.doctors.find((d) => d.id === 'h1-cardio-6')!.name.en }).getByRole('link').click();
+  await app.locator(`.day[data-date="${session.date}"]`).click();
+  await app.locator(`.slot[data-slot="${slot.id}"] a`).click();
+  await app.getByLabel('Full name').fill('Li Lei');
+  await app.getByLabel('Document number').fill(ID);
+  await app.getByLabel('Mobile number').fill('13812345678');
+  await app.getByLabel(/I have read/).check();
+  await app.getByRole('button', { name: 'Continue' }).click();
+  await app.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(app.locator('.ticket-code')).toBeVisible();
+  const code = (await app.locator('.ticket-code').textContent())!;
+
+  await expect.poll(async () => (await received(page)).filter((m) => m.type === 'booking-confirmed')).toHaveLength(1);
+  const confirmed = (await received(page)).find((m) => m.type === 'booking-confirmed')!;
+  // Exactly the code and the time: nothing about the patient crosses to the partner's page.
+  expect(Object.keys(confirmed).sort()).toEqual(['code', 'source', 'start', 'type', 'version']);
+  expect(confirmed.code).toBe(code);
+  expect(Date.parse(confirmed.start as string)).toBe(Date.parse(slot.start));
+  const booking = await lookupBooking<{ channel: string }>(request, code, '002X');
+  expect(booking.channel).toBe('partner-a');
+});
+
+test('a page the config does not allow gets a refusal and no messages; a stranger frame cannot restyle the app', async ({ page }) => {
+  await serveApp(page);
+  servePartner(evil, '/copycat', 'data-hospital="h1" data-lang="en"');
+  await page.goto(`${evil.origin}/copycat`);
+  const app = frameOf(page);
+  await expect(app.getByText('can only be shown inside the partner sites its operator allows')).toBeVisible();
+  await expect(app.locator('.hospital-card, .doctor-card')).toHaveCount(0);
+  await page.waitForTimeout(500);
+  expect(await received(page)).toEqual([]);
+
+  // On the allowed page, a frame from another origin posts a theme to the app: ignored.
+  evil.pages.set(
+    '/frame',
+    `<!doctype html><html lang="en"><title>x</title><script>
+      window.addEventListener('message', (e) => {
+        if (e.data === 'go') parent.frames[0].postMessage({ source: 'fairslot-host', version: 1, type: 'theme', theme: { brand: '#aa0000' } }, '*');
+      });
+    </script></html>`,
+  );
+  servePartner(partner, '/with-advert', 'data-hospital="h1" data-lang="en"', `<iframe id="stranger" title="Advert" src="${evil.origin}/frame"></iframe>`);
+  await page.goto(`${partner.origin}/with-advert`);
+  await expect(frameOf(page).locator('.department-group, .card').first()).toBeVisible();
+  const before = await brandIn(page);
+  await page.evaluate(() => (document.getElementById('stranger') as HTMLIFrameElement).contentWindow!.postMessage('go', '*'));
+  await page.waitForTimeout(500);
+  expect(await brandIn(page)).toBe(before);
+});
