@@ -56,8 +56,14 @@ export default defineConfig({
       },
     },
     {
+      // A partner's page on another loopback origin, with the app in an iframe.
+      name: 'embed',
+      testMatch: /embed\.spec\.ts/,
+      use: { browserName: 'chromium', viewport: { width: 1280, height: 800 }, launchOptions },
+    },
+    {
       name: 'phone',
-      testIgnore: /kiosk\.spec\.ts/,
+      testIgnore: /(kiosk|embed)\.spec\.ts/,
       use: {
         ...devices['Pixel 7'],
         viewport: { width: 390, height: 844 },
@@ -70,7 +76,7 @@ export default defineConfig({
     },
     {
       name: 'desktop',
-      testIgnore: /kiosk\.spec\.ts/,
+      testIgnore: /(kiosk|embed)\.spec\.ts/,
       use: { browserName: 'chromium', viewport: { width: 1280, height: 800 }, launchOptions },
     },
   ],

@@ -105,7 +105,7 @@ test('a partner embeds the app with one script: preselection, events, height and
 });
 
 test('a booking made through the embed carries the partner channel and tells the host its code and time only', async ({ page, request }) => {
-  const skip = test.info().project.name === 'phone' ? 33 : 30;
+  const skip = 30;
   const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-6&days=14');
   const found: { session: Session; slot: Slot }[] = [];
   for (const session of schedule.sessions) {
@@ -137,6 +137,39 @@ test('a booking made through the embed carries the partner channel and tells the
   expect(Date.parse(confirmed.start as string)).toBe(Date.parse(slot.start));
   const booking = await lookupBooking<{ channel: string }>(request, code, '002X');
   expect(booking.channel).toBe('partner-a');
+});
+
+test('a booking refused by the server is reported to the host with its reason only', async ({ page, request }) => {
+  const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-6&days=14');
+  const session = schedule.sessions.find((s) => s.status === 'open' && s.slots.some((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000))!;
+  const slot = session.slots.filter((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000).pop()!;
+  await serveApp(page);
+  // The server answers the confirmation: someone else got the last place.
+  await page.route('**/api/v1/bookings', (route) =>
+    route.request().method() === 'POST'
+      ? route.fulfill({
+          status: 409,
+          contentType: 'application/problem+json',
+          json: { type: 'urn:fairslot:problem:slot-taken', title: 'Slot taken', status: 409 },
+        })
+      : route.continue(),
+  );
+  servePartner(partner, '/refused', `data-hospital="h1" data-department="h1-cardio" data-lang="en"`);
+  await page.goto(`${partner.origin}/refused`);
+  const app = frameOf(page);
+  await app.locator('.doctor-card').filter({ hasText: schedule.doctors.find((d) => d.id === 'h1-cardio-6')!.name.en }).getByRole('link').click();
+  await app.locator(`.day[data-date="${session.date}"]`).click();
+  await app.locator(`.slot[data-slot="${slot.id}"] a`).click();
+  await app.getByLabel('Full name').fill('Li Lei');
+  await app.getByLabel('Document number').fill(ID);
+  await app.getByLabel('Mobile number').fill('13812345678');
+  await app.getByLabel(/I have read/).check();
+  await app.getByRole('button', { name: 'Continue' }).click();
+  await app.getByRole('button', { name: 'Confirm booking' }).click();
+  await expect(app.getByText('This slot has just been taken')).toBeVisible();
+  await expect.poll(async () => (await received(page)).filter((m) => m.type === 'booking-failed')).toHaveLength(1);
+  const failed = (await received(page)).find((m) => m.type === 'booking-failed')!;
+  expect(failed).toEqual({ source: 'fairslot', version: 1, type: 'booking-failed', reason: 'slot-taken' });
 });
 
 test('a page the config does not allow gets a refusal and no messages; a stranger frame cannot restyle the app', async ({ page }) => {
