@@ -9,7 +9,8 @@
  * from), sized to the app's height as it changes. The app's messages are re-sent on the element
  * as DOM events named `fairslot:ready`, `fairslot:resized`, `fairslot:route`,
  * `fairslot:booking-confirmed` and `fairslot:booking-failed` (the message is `event.detail`).
- * `element.fairslot.setTheme({ brand, radius, font })` restyles the app.
+ * `element.fairslot.setTheme({ brand, radius, font })` restyles the app (kept until it is ready).
+ * Elements added later are mounted with `FairslotEmbed.mount(element)`.
  * Messages are exchanged with the app's origin only, and only with that iframe's window.
  */
 (function () {
@@ -31,13 +32,24 @@
     frame.src = appOrigin + '/' + (query ? '?' + query : '');
     frame.title = el.getAttribute('data-title') || 'Hospital appointment booking';
     frame.style.cssText = 'display:block;width:100%;border:0;height:640px';
-    frame.setAttribute('loading', 'lazy');
+    // The app checks which page frames it; the referrer's origin tells it where browsers do not.
+    frame.referrerPolicy = 'origin';
     el.appendChild(frame);
+    var ready = false;
+    var waiting = [];
+    function post(message) {
+      if (ready) frame.contentWindow.postMessage(message, appOrigin);
+      else waiting.push(message);
+    }
 
     window.addEventListener('message', function (event) {
       if (event.origin !== appOrigin || event.source !== frame.contentWindow) return;
       var m = event.data;
       if (!m || m.source !== 'fairslot' || m.version !== 1 || typeof m.type !== 'string') return;
+      if (m.type === 'ready') {
+        ready = true;
+        waiting.splice(0).forEach(post);
+      }
       if (m.type === 'resized' && typeof m.height === 'number' && m.height > 0) {
         frame.style.height = Math.ceil(m.height) + 'px';
       }
@@ -47,10 +59,7 @@
     el.fairslot = {
       frame: frame,
       setTheme: function (theme) {
-        frame.contentWindow.postMessage(
-          { source: 'fairslot-host', version: 1, type: 'theme', theme: theme },
-          appOrigin
-        );
+        post({ source: 'fairslot-host', version: 1, type: 'theme', theme: theme });
       },
     };
   }
@@ -58,6 +67,7 @@
   function mountAll() {
     Array.prototype.forEach.call(document.querySelectorAll('[data-fairslot]'), mount);
   }
+  window.FairslotEmbed = { mount: mount };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mountAll);
   else mountAll();
 })();

@@ -13,7 +13,7 @@ use crate::browser;
 use crate::components::{LangSwitch, OutboxBanner, StaleNotice};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
-use crate::modes::{EmbedBridge, Kiosk, KioskGuard};
+use crate::modes::{EmbedBridge, Kiosk, KioskGuard, provide_host_link};
 use crate::pages::{
     BookPage, ConfirmationPage, DepartmentPage, HospitalPage, HospitalsPage, MyBookingsPage,
     NotFound, SchedulePage,
@@ -49,24 +49,27 @@ pub fn App() -> impl IntoView {
                 if explicit.is_none() {
                     i18n.locale.set(cfg.narrowed(&browser::url_narrowing()).0);
                 }
-                // Framed by a page the config does not allow, the app shows nothing but a refusal:
-                // it would otherwise let any site wrap it and watch its messages.
+                // Framed by a page the config does not allow (in phone and kiosk mode: by any
+                // page), the app shows nothing but a refusal: it would otherwise let any site wrap
+                // it, overlay it and watch its messages.
+                let framed = browser::parent_window().is_some();
                 let parent = match &cfg.mode {
-                    Mode::Embed { allowed_origins, .. } if browser::parent_window().is_some() => {
-                        match allowed_parent(browser::embedder_origin().as_deref(), allowed_origins) {
-                            Some(origin) => Some(origin),
-                            None => {
-                                return view! { <ConfigScreen problem=ConfigScreenProblem::Framing /> }
-                                    .into_any();
-                            }
-                        }
+                    _ if !framed => None,
+                    Mode::Embed { allowed_origins, .. } => {
+                        allowed_parent(&browser::embedder_origins(), allowed_origins)
                     }
                     _ => None,
                 };
-                let narrowing = browser::url_narrowing();
+                if framed && parent.is_none() {
+                    return view! { <ConfigScreen problem=ConfigScreenProblem::Framing /> }.into_any();
+                }
                 let mut cfg = cfg;
-                cfg.channel = cfg.channel_for(&narrowing);
-                cfg.theme = cfg.theme_for(&narrowing);
+                // A channel and a theme are taken from the URL only from an allowed partner's page.
+                if parent.is_some() {
+                    let narrowing = browser::url_narrowing();
+                    cfg.channel = cfg.channel_for(&narrowing);
+                    cfg.theme = cfg.theme_for(&narrowing);
+                }
                 provide_api(api::from_config(&cfg));
                 view! { <Shell config=cfg parent=parent /> }.into_any()
             }
@@ -188,6 +191,9 @@ fn Shell(
         browser::set_shared_screen(true);
     }
     crate::offline::provide_outbox(api::use_api(), use_draft(), kiosk.is_some());
+    if let Some(origin) = &parent {
+        provide_host_link(origin.clone());
+    }
 
     view! {
         <Router>

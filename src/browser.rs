@@ -98,6 +98,57 @@ fn is_shared_screen() -> bool {
     SHARED_SCREEN.with(std::cell::Cell::get)
 }
 
+thread_local! {
+    static RESETTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A kiosk's reset has begun: nothing may be stored from here on (a hold answered late must not
+/// outlive the page in session storage).
+pub fn set_resetting() {
+    RESETTING.with(|r| r.set(true));
+}
+
+pub fn is_resetting() -> bool {
+    RESETTING.with(std::cell::Cell::get)
+}
+
+/// Milliseconds from the page's start on a clock that never goes back or jumps with the device
+/// clock.
+pub fn monotonic_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// How many entries the tab's history has.
+pub fn history_length() -> u32 {
+    web_sys::window()
+        .and_then(|w| w.history().ok())
+        .and_then(|h| h.length().ok())
+        .unwrap_or(0)
+}
+
+/// Moves through the tab's history, as the back (negative) or forward button would.
+pub fn history_go(delta: i32) {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.go_with_delta(delta);
+    }
+}
+
+/// Makes the element with this id (and everything in it) unreachable while a dialog is open.
+pub fn set_inert(id: &str, inert: bool) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    {
+        let _ = if inert {
+            el.set_attribute("inert", "")
+        } else {
+            el.remove_attribute("inert")
+        };
+    }
+}
+
 /// Empties this origin's local and session storage: a kiosk's reset.
 pub fn wipe_storage() {
     if let Some(s) = local_storage() {
@@ -225,6 +276,9 @@ fn session_storage() -> Option<web_sys::Storage> {
 
 /// Keeps the current hold for this tab, so a reload can go on with it.
 pub fn stash_hold(hold: &fairslot_core::Hold, device_then_ms: f64) {
+    if is_resetting() {
+        return;
+    }
     let stash = StashedHold {
         hold: hold.clone(),
         device_then_ms: device_then_ms as i64,
@@ -276,20 +330,29 @@ pub fn parent_window() -> Option<web_sys::Window> {
     (!js_sys::Object::is(&parent, &window)).then_some(parent)
 }
 
-/// The origin of the page that frames this one, as the browser reports it: the nearest ancestor
-/// origin where the browser lists them, else the referrer's.
-pub fn embedder_origin() -> Option<String> {
-    let window = web_sys::window()?;
-    let location = window.location();
-    let ancestors = js_sys::Reflect::get(&location, &"ancestorOrigins".into()).ok();
-    let nearest = ancestors
-        .filter(|a| !a.is_undefined() && !a.is_null())
-        .and_then(|a| js_sys::Reflect::get(&a, &0.into()).ok())
-        .and_then(|o| o.as_string());
-    nearest.or_else(|| {
-        let referrer = window.document()?.referrer();
-        fairslot_core::embed::origin_of(&referrer)
-    })
+/// The origins of the pages framing this one, nearest first, as the browser reports them: the
+/// ancestor origins where the browser lists them, else the referrer's origin.
+pub fn embedder_origins() -> Vec<String> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    let list = js_sys::Reflect::get(&window.location(), &"ancestorOrigins".into())
+        .ok()
+        .filter(|a| !a.is_undefined() && !a.is_null());
+    if let Some(list) = list {
+        let length = js_sys::Reflect::get(&list, &"length".into())
+            .ok()
+            .and_then(|l| l.as_f64())
+            .unwrap_or(0.0) as u32;
+        return (0..length.min(16))
+            .filter_map(|i| js_sys::Reflect::get(&list, &i.into()).ok()?.as_string())
+            .collect();
+    }
+    window
+        .document()
+        .and_then(|d| fairslot_core::embed::origin_of(&d.referrer()))
+        .into_iter()
+        .collect()
 }
 
 /// Posts a JSON message to the framing page, to that exact origin only.

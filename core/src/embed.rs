@@ -96,11 +96,15 @@ pub fn origin_of(url: &str) -> Option<String> {
 }
 
 /// The parent origin the app may talk to: the page that embeds it, if the config allows that
-/// origin exactly. `embedder` is what the browser says about the parent (its ancestor origin, or
-/// the referrer's origin).
-pub fn allowed_parent(embedder: Option<&str>, allowed: &[String]) -> Option<String> {
-    let origin = embedder?;
-    allowed.iter().find(|a| a.as_str() == origin).cloned()
+/// origin exactly — and every page above it too, so an allowed portal framed by a stranger does
+/// not carry the app along. `ancestors` is what the browser says, nearest first (the ancestor
+/// origins, or the referrer's origin where the browser lists none).
+pub fn allowed_parent(ancestors: &[String], allowed: &[String]) -> Option<String> {
+    let parent = ancestors.first()?;
+    ancestors
+        .iter()
+        .all(|a| allowed.contains(a))
+        .then(|| parent.clone())
 }
 
 /// An sRGB colour.
@@ -229,8 +233,9 @@ mod tests {
     #[test]
     fn the_parent_must_be_an_allowed_origin_exactly() {
         let allowed = vec!["https://portal.example".to_string()];
+        let chain = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            allowed_parent(Some("https://portal.example"), &allowed).as_deref(),
+            allowed_parent(&chain(&["https://portal.example"]), &allowed).as_deref(),
             Some("https://portal.example")
         );
         for other in [
@@ -238,9 +243,17 @@ mod tests {
             "http://portal.example",
             "https://evil.example",
         ] {
-            assert_eq!(allowed_parent(Some(other), &allowed), None, "{other}");
+            assert_eq!(allowed_parent(&chain(&[other]), &allowed), None, "{other}");
         }
-        assert_eq!(allowed_parent(None, &allowed), None);
+        assert_eq!(allowed_parent(&[], &allowed), None);
+        // The allowed portal, itself framed by a stranger.
+        assert_eq!(
+            allowed_parent(
+                &chain(&["https://portal.example", "https://evil.example"]),
+                &allowed
+            ),
+            None
+        );
         assert_eq!(
             origin_of("https://portal.example:8443/page?x=1").as_deref(),
             Some("https://portal.example:8443")

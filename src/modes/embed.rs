@@ -6,22 +6,43 @@
 //! confirmed booking is its code and its time.
 
 use fairslot_core::embed::{FromHost, ToHost};
-use fairslot_core::outbox::State;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-use std::collections::HashSet;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
-use crate::booking::use_draft;
 use crate::browser;
-use crate::offline::use_outbox;
+
+/// The way to the host, present in the context when the app is embedded by an allowed page.
+#[derive(Clone, Copy)]
+struct HostLink(Callback<ToHost>);
+
+/// Opens the way to the embedding page, for the whole app. Bookings are told by the page that
+/// made them (see [`tell_host`]): only this frame's own, never one another tab or embed of the
+/// same site sent.
+pub fn provide_host_link(parent_origin: String) {
+    let send = move |m: ToHost| browser::post_to_parent(&m.to_json(), &parent_origin);
+    provide_context(HostLink(Callback::new(send)));
+}
+
+/// Tells the embedding page about something this page did; nothing when not embedded.
+pub fn tell_host(message: ToHost) {
+    if let Some(HostLink(send)) = use_context::<HostLink>() {
+        send.run(message);
+    }
+}
 
 /// Sends the host what happens in the app, and applies a theme the host sends.
 #[component]
 pub fn EmbedBridge(parent_origin: String) -> impl IntoView {
     let origin = StoredValue::new(parent_origin);
-    let send = move |m: ToHost| origin.with_value(|o| browser::post_to_parent(&m.to_json(), o));
+    // Taken once: the observers below call back outside any reactive owner.
+    let link = use_context::<HostLink>();
+    let send = move |m: ToHost| {
+        if let Some(HostLink(cb)) = link {
+            cb.run(m);
+        }
+    };
 
     // Height: whenever the page's content changes size.
     let last_height = StoredValue::new(0u32);
@@ -74,36 +95,6 @@ pub fn EmbedBridge(parent_origin: String) -> impl IntoView {
         let path = location.pathname.get();
         send(ToHost::Route { path });
         request_animation_frame(measure);
-    });
-
-    // Bookings: confirmed with code and time; failed with the reason's slug.
-    let draft = use_draft();
-    let announced = StoredValue::new(HashSet::<String>::new());
-    Effect::new(move |_| {
-        if let Some(b) = draft.last_booking.get() {
-            let fresh = announced.try_update_value(|seen| seen.insert(b.code.clone()));
-            if fresh == Some(true) {
-                send(ToHost::BookingConfirmed {
-                    code: b.code,
-                    start: b.slot.start.to_rfc3339(),
-                });
-            }
-        }
-    });
-    let outbox = use_outbox();
-    Effect::new(move |_| {
-        outbox.intents.with(|list| {
-            for intent in list {
-                if let State::Rejected { problem } = intent.state() {
-                    let key = format!("rejected:{}", intent.key().as_str());
-                    let fresh = announced.try_update_value(|seen| seen.insert(key));
-                    if fresh == Some(true) {
-                        let reason = problem.kind().map_or("refused", |k| k.slug()).to_string();
-                        send(ToHost::BookingFailed { reason });
-                    }
-                }
-            }
-        });
     });
 
     send(ToHost::Ready);

@@ -7,6 +7,7 @@
 //! Links out of the app do nothing here.
 
 use fairslot_core::kiosk::{Idle, MAX_FINISH_SECONDS, idle_state};
+use fairslot_core::outbox::State;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -30,6 +31,9 @@ pub fn is_kiosk() -> bool {
 
 /// Events that show someone is at the screen.
 const ACTIVITY: [&str; 4] = ["pointerdown", "keydown", "input", "wheel"];
+/// Gestures that could open a link elsewhere (a new tab from a long press, a middle click, a
+/// dragged link): none of them does anything on a kiosk.
+const WAYS_OUT: [&str; 3] = ["contextmenu", "auxclick", "dragstart"];
 
 /// Watches for an idle screen, warns, and starts over. Rendered once, inside the router.
 #[component]
@@ -37,18 +41,21 @@ pub fn KioskGuard(idle_seconds: u32) -> impl IntoView {
     let i18n = use_i18n();
     let navigate = use_navigate();
     let outbox = use_outbox();
-    let last_touch = StoredValue::new(browser::now_ms());
+    // The monotonic clock: a device clock set forward or back neither skips the warning nor
+    // keeps the last patient's screen up.
+    let last_touch = StoredValue::new(browser::monotonic_ms());
     let idle = RwSignal::new(Idle::Active);
     let finishing = RwSignal::new(false);
     let resetting = StoredValue::new(false);
+    // Where this patient's history begins: the reset goes back there before it reloads.
+    let history_start = browser::history_length();
 
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        // During the warning only its button counts: a tap that closed the dialog on its way
+        // down would land its click on whatever lies beneath.
         let touched = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            if !resetting.get_value() {
-                last_touch.set_value(browser::now_ms());
-                if idle.get_untracked() != Idle::Active {
-                    idle.set(Idle::Active);
-                }
+            if !resetting.get_value() && idle.get_untracked() == Idle::Active {
+                last_touch.set_value(browser::monotonic_ms());
             }
         });
         for event in ACTIVITY {
@@ -65,34 +72,76 @@ pub fn KioskGuard(idle_seconds: u32) -> impl IntoView {
             contained.as_ref().unchecked_ref(),
             true,
         );
+        let refused = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            ev.prevent_default();
+        });
+        for event in WAYS_OUT {
+            let _ = doc.add_event_listener_with_callback_and_bool(
+                event,
+                refused.as_ref().unchecked_ref(),
+                true,
+            );
+        }
         // The kiosk page lives as long as the document: so do its listeners.
         touched.forget();
         contained.forget();
+        refused.forget();
+    }
+    // A page brought back whole from the browser's back/forward cache still holds whoever used
+    // it: it starts over at once.
+    if let Some(w) = web_sys::window() {
+        let restored = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            let persisted = js_sys::Reflect::get(&ev, &"persisted".into())
+                .ok()
+                .and_then(|p| p.as_bool())
+                .unwrap_or(false);
+            if persisted {
+                browser::wipe_storage();
+                browser::replace_location("/");
+            }
+        });
+        let _ = w.add_event_listener_with_callback("pageshow", restored.as_ref().unchecked_ref());
+        restored.forget();
     }
 
     let start_over = move || {
         resetting.set_value(true);
-        // Leaving the booking page gives its held slot back.
-        navigate(
-            "/",
-            NavigateOptions {
-                replace: true,
-                ..Default::default()
-            },
-        );
+        browser::set_resetting();
+        let navigate = navigate.clone();
         spawn_local(async move {
-            let began = browser::now_ms();
-            let pending = move || {
-                outbox
-                    .intents
-                    .with_untracked(|list| list.iter().any(|i| !i.is_settled()))
+            // Storage first: whatever happens to this page next, nothing stays in it.
+            browser::wipe_storage();
+            // Back to where this patient began: the pages they saw leave the back button, and
+            // leaving the booking page gives its held slot back.
+            let pushed = browser::history_length().saturating_sub(history_start);
+            if pushed > 0 {
+                browser::history_go(-(pushed as i32));
+                browser::sleep(300).await;
+            }
+            navigate(
+                "/",
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+            // A booking still being sent is let finish; one waiting for the patient's answer
+            // has nobody left to answer it, and is dropped with the page.
+            let began = browser::monotonic_ms();
+            let sending = move || {
+                outbox.intents.with_untracked(|list| {
+                    list.iter()
+                        .any(|i| matches!(i.state(), State::Queued { .. } | State::Sending { .. }))
+                })
             };
-            while pending() && browser::now_ms() - began < f64::from(MAX_FINISH_SECONDS) * 1000.0 {
+            while sending()
+                && browser::monotonic_ms() - began < f64::from(MAX_FINISH_SECONDS) * 1000.0
+            {
                 finishing.set(true);
                 browser::sleep(1000).await;
             }
             // Time for the hold's release to leave before the page goes.
-            browser::sleep(800).await;
+            browser::sleep(1500).await;
             browser::wipe_storage();
             browser::replace_location("/");
         });
@@ -103,7 +152,10 @@ pub fn KioskGuard(idle_seconds: u32) -> impl IntoView {
             if resetting.get_value() {
                 return;
             }
-            let next = idle_state(idle_seconds, browser::now_ms() - last_touch.get_value());
+            let next = idle_state(
+                idle_seconds,
+                browser::monotonic_ms() - last_touch.get_value(),
+            );
             if next != idle.get_untracked() {
                 idle.set(next);
             }
@@ -116,45 +168,50 @@ pub fn KioskGuard(idle_seconds: u32) -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
 
-    // The warning takes the focus, so its button is one tap or one key away.
-    Effect::new(move |was_warning: Option<bool>| {
-        let warning = matches!(idle.get(), Idle::Warning { .. });
-        if warning && was_warning != Some(true) {
+    // The dialog is built once per warning; only its countdown text changes each second, so
+    // focus stays on its button.
+    let warning = Memo::new(move |_| matches!(idle.get(), Idle::Warning { .. }));
+    let seconds_left = Memo::new(move |_| match idle.get() {
+        Idle::Warning { seconds_left } => seconds_left,
+        _ => 0,
+    });
+    Effect::new(move |was: Option<bool>| {
+        let now = warning.get();
+        if now && was != Some(true) {
+            browser::set_inert("main", true);
             request_animation_frame(|| browser::focus("still-here"));
+        } else if !now && was == Some(true) {
+            browser::set_inert("main", false);
+            browser::focus("main");
         }
-        warning
+        now
     });
 
     let still_here = move |_| {
-        last_touch.set_value(browser::now_ms());
+        last_touch.set_value(browser::monotonic_ms());
         idle.set(Idle::Active);
-        browser::focus("main");
     };
 
     view! {
-        {move || match idle.get() {
-            Idle::Warning { seconds_left } => view! {
-                <div class="kiosk-overlay">
-                    <div
-                        class="kiosk-dialog"
-                        role="alertdialog"
-                        aria-modal="true"
-                        aria-labelledby="idle-title"
-                        aria-describedby="idle-text"
-                    >
-                        <h2 id="idle-title">{i18n.t(Msg::IdleTitle)}</h2>
-                        <p id="idle-text" class="idle-countdown">
-                            {move || i18n.fmt(Msg::IdleCountdown, seconds_left)}
-                        </p>
-                        <button id="still-here" class="button button-wide" type="button" on:click=still_here>
-                            {i18n.t(Msg::StillHere)}
-                        </button>
-                    </div>
+        {move || warning.get().then(|| view! {
+            <div class="kiosk-overlay">
+                <div
+                    class="kiosk-dialog"
+                    role="alertdialog"
+                    aria-modal="true"
+                    aria-labelledby="idle-title"
+                    aria-describedby="idle-text"
+                >
+                    <h2 id="idle-title">{i18n.t(Msg::IdleTitle)}</h2>
+                    <p id="idle-text" class="idle-countdown">
+                        {move || i18n.fmt(Msg::IdleCountdown, seconds_left.get())}
+                    </p>
+                    <button id="still-here" class="button button-wide" type="button" on:click=still_here>
+                        {i18n.t(Msg::StillHere)}
+                    </button>
                 </div>
-            }
-            .into_any(),
-            _ => ().into_any(),
-        }}
+            </div>
+        })}
         {move || finishing.get().then(|| view! {
             <div class="kiosk-overlay">
                 <p class="kiosk-dialog" role="status">{i18n.t(Msg::KioskFinishing)}</p>
@@ -178,9 +235,11 @@ fn leads_out(ev: &web_sys::Event) -> bool {
     !target.is_empty() && target != "_self" || !is_internal(&href)
 }
 
-/// Same-origin paths and in-page anchors; everything with a scheme or a host is outside.
+/// Same-origin paths and in-page anchors; everything with a scheme or a host is outside (browsers
+/// read `/\\host` as `//host`).
 fn is_internal(href: &str) -> bool {
-    (href.starts_with('/') && !href.starts_with("//")) || href.starts_with('#')
+    (href.starts_with('/') && !href.starts_with("//") && !href.starts_with("/\\"))
+        || href.starts_with('#')
 }
 
 #[cfg(test)]
@@ -200,6 +259,7 @@ mod tests {
             "javascript:alert(1)",
             "data:text/calendar,x",
             "hospitals",
+            "/\\evil.example",
         ] {
             assert!(!is_internal(outside), "{outside}");
         }

@@ -3,5 +3,5 @@
 pub mod embed;
 pub mod kiosk;
 
-pub use embed::EmbedBridge;
+pub use embed::{EmbedBridge, provide_host_link, tell_host};
 pub use kiosk::{Kiosk, KioskGuard, is_kiosk};

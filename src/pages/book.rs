@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use fairslot_core::embed::ToHost;
 use fairslot_core::identity::{mask_document, mask_name, mask_phone};
 use fairslot_core::outbox::{IdempotencyKey, Intent, State};
 use fairslot_core::schedule::availability;
@@ -191,7 +192,8 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         let api = api.clone();
         let slot_id = slot_id.clone();
         move || {
-            if hold_in_flight.get_value() {
+            // A kiosk starting over passes back through this page: it takes nothing.
+            if hold_in_flight.get_value() || browser::is_resetting() {
                 return;
             }
             if !api.holds() {
@@ -370,6 +372,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
             let key = current.key().as_str().to_string();
             match current.state() {
                 State::Confirmed { booking } => {
+                    crate::modes::tell_host(ToHost::BookingConfirmed {
+                        code: booking.code.clone(),
+                        start: booking.slot.start.to_rfc3339(),
+                    });
                     booked.set_value(true);
                     browser::clear_stashed_hold();
                     draft.clear();
@@ -381,6 +387,9 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     );
                 }
                 State::Rejected { problem } => {
+                    crate::modes::tell_host(ToHost::BookingFailed {
+                        reason: problem.kind().map_or("refused", |k| k.slug()).to_string(),
+                    });
                     intent_key.set(None);
                     outbox.dismiss(key);
                     let e = ApiError::Problem(Box::new(problem.clone()));
@@ -661,8 +670,21 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
     let i18n = use_i18n();
     // A kiosk types numbers on its own keypad; the system keyboard would cover half the screen.
     let kiosk = crate::modes::is_kiosk();
-    let numeric = if kiosk { "none" } else { "text" };
-    let phone_mode = if kiosk { "none" } else { "tel" };
+    // The keypad types resident IDs (digits and X); passports and permits have letters, and get
+    // the system keyboard.
+    let keypad_for_document =
+        Memo::new(move |_| kiosk && draft.document_kind.get() == DocumentKind::ResidentId);
+    let document_mode = Signal::derive(move || {
+        if keypad_for_document.get() {
+            "none"
+        } else {
+            "text"
+        }
+    });
+    let phone_mode = Signal::stored(if kiosk { "none" } else { "tel" });
+    let text_mode = Signal::stored("text");
+    // A shared screen offers no one the last patient's name or number to fill in.
+    let fill = move |hint: &'static str| if kiosk { "off" } else { hint };
     let touched = RwSignal::new(Vec::<Field>::new());
     let touch = move |f: Field| {
         touched.update(|t| {
@@ -723,7 +745,7 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                            hint: Option<Msg>,
                            value: RwSignal<String>,
                            kind: &'static str,
-                           inputmode: &'static str,
+                           inputmode: Signal<&'static str>,
                            autocomplete: &'static str| {
         let err_id = format!("{}-error", f.id());
         let hint_id = format!("{}-hint", f.id());
@@ -738,7 +760,7 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                 <input
                     id=f.id()
                     type=kind
-                    inputmode=inputmode
+                    inputmode=move || inputmode.get()
                     autocomplete=autocomplete
                     spellcheck="false"
                     aria-invalid=move || error_of(f).is_some().to_string()
@@ -798,7 +820,7 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                     }).collect_view()}
                 </select>
             </div>
-            {text_field(Field::Name, Msg::Name, Some(Msg::NameHint), draft.name, "text", "text", "name")}
+            {text_field(Field::Name, Msg::Name, Some(Msg::NameHint), draft.name, "text", text_mode, fill("name"))}
             <div class="field">
                 <label class="field-label" for="patient-document-kind">{i18n.t(Msg::DocumentKind)}</label>
                 <select
@@ -818,8 +840,8 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                     }).collect_view()}
                 </select>
             </div>
-            {text_field(Field::DocumentNumber, Msg::DocumentNumber, None, draft.document_number, "text", numeric, "off")}
-            {kiosk.then(|| view! {
+            {text_field(Field::DocumentNumber, Msg::DocumentNumber, None, draft.document_number, "text", document_mode, "off")}
+            {move || keypad_for_document.get().then(|| view! {
                 <Keypad
                     value=draft.document_number
                     label=Msg::DocumentNumber
@@ -827,7 +849,7 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                     on_key=Callback::new(move |_| clear_server(Field::DocumentNumber))
                 />
             })}
-            {text_field(Field::Phone, Msg::Mobile, Some(Msg::MobileHint), draft.phone, "tel", phone_mode, "tel-national")}
+            {text_field(Field::Phone, Msg::Mobile, Some(Msg::MobileHint), draft.phone, "tel", phone_mode, fill("tel-national"))}
             {kiosk.then(|| view! {
                 <Keypad
                     value=draft.phone
@@ -836,7 +858,7 @@ fn PatientForm(draft: Draft, today: NaiveDate, on_done: Callback<()>) -> impl In
                     on_key=Callback::new(move |_| clear_server(Field::Phone))
                 />
             })}
-            {text_field(Field::MedicalCard, Msg::MedicalCard, None, draft.medical_card, "text", "text", "off")}
+            {text_field(Field::MedicalCard, Msg::MedicalCard, None, draft.medical_card, "text", text_mode, "off")}
             <p class="privacy-notice" id="privacy-notice">{i18n.t(Msg::PrivacyNotice)}</p>
             <div class="field field-check">
                 <input
