@@ -313,6 +313,20 @@ fn paged_slots_become_half_day_sessions_with_counts_and_stops() {
     assert_eq!(s.sessions[0].department_id, "org.org-b-resp");
 }
 
+/// A doctor with nothing but an id, for slot mapping tests.
+fn bare_doctor(id: &str) -> fairslot_core::Doctor {
+    fairslot_core::Doctor {
+        id: id.into(),
+        hospital_id: "h".into(),
+        department_id: "d".into(),
+        name: Text::new("a", "a"),
+        title: None,
+        specialty: Text::new("", ""),
+        fee_fen: None,
+        photo_url: None,
+    }
+}
+
 #[test]
 fn sessions_follow_the_hospital_offset_not_how_the_server_wrote_times() {
     // The same slot written in UTC: 00:30Z is 08:30 at a UTC+8 hospital, a morning.
@@ -322,16 +336,7 @@ fn sessions_follow_the_hospital_offset_not_how_the_server_wrote_times() {
             "schedule": { "reference": "Schedule/s1" }, "start": start, "end": end }))
         .unwrap()
     };
-    let doctor = fairslot_core::Doctor {
-        id: "r1".into(),
-        hospital_id: "h".into(),
-        department_id: "d".into(),
-        name: Text::new("a", "a"),
-        title: None,
-        specialty: Text::new("", ""),
-        fee_fen: None,
-        photo_url: None,
-    };
+    let doctor = bare_doctor("r1");
     let slots = [
         slot("a", "2026-12-01T00:30:00Z", "2026-12-01T01:00:00Z"),
         // 16:30Z on the 1st is 00:30 on the 2nd there: outside a one-day window.
@@ -382,16 +387,7 @@ fn broken_answers_are_errors_that_name_the_resource_never_panics() {
         FhirError::malformed("Organization/h9", "no name")
     );
     let owner = HashMap::from([("s1".to_string(), "r1".to_string())]);
-    let doctor = fairslot_core::Doctor {
-        id: "r1".into(),
-        hospital_id: "h".into(),
-        department_id: "d".into(),
-        name: Text::new("a", "a"),
-        title: None,
-        specialty: Text::new("", ""),
-        fee_fen: None,
-        photo_url: None,
-    };
+    let doctor = bare_doctor("r1");
     let window = Window {
         from: day(1),
         days: 1,
@@ -416,16 +412,7 @@ fn broken_answers_are_errors_that_name_the_resource_never_panics() {
 #[test]
 fn unknown_statuses_and_other_schedules_are_left_out() {
     let owner = HashMap::from([("s1".to_string(), "r1".to_string())]);
-    let doctor = fairslot_core::Doctor {
-        id: "r1".into(),
-        hospital_id: "h".into(),
-        department_id: "d".into(),
-        name: Text::new("a", "a"),
-        title: None,
-        specialty: Text::new("", ""),
-        fee_fen: None,
-        photo_url: None,
-    };
+    let doctor = bare_doctor("r1");
     let slots: Vec<fhir::Slot> = [
         ("a", "entered-in-error", "Schedule/s1"),
         ("b", "free", "Schedule/other"),

@@ -75,6 +75,20 @@ const frameOf = (page: Page): FrameLocator => page.frameLocator('#booking iframe
 const brandIn = (page: Page) =>
   page.frames().find((f) => f.url().startsWith(test.info().project.use.baseURL!))!.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--brand').trim());
 
+/** From the department page inside the frame: the doctor, the day, the slot, the form, confirm. */
+async function bookInFrame(app: FrameLocator, schedule: Schedule, session: Session, slot: Slot) {
+  const doctor = schedule.doctors.find((d) => d.id === session.doctor_id)!;
+  await app.locator('.doctor-card').filter({ hasText: doctor.name.en }).getByRole('link').click();
+  await app.locator(`.day[data-date="${session.date}"]`).click();
+  await app.locator(`.slot[data-slot="${slot.id}"] a`).click();
+  await app.getByLabel('Full name').fill('Li Lei');
+  await app.getByLabel('Document number').fill(ID);
+  await app.getByLabel('Mobile number').fill('13812345678');
+  await app.getByLabel(/I have read/).check();
+  await app.getByRole('button', { name: 'Continue' }).click();
+  await app.getByRole('button', { name: 'Confirm booking' }).click();
+}
+
 test('a partner embeds the app with one script: preselection, events, height and a readable theme', async ({ page }) => {
   await serveApp(page);
   servePartner(partner, '/portal', 'data-hospital="h1" data-department="h1-cardio" data-lang="en" data-channel="partner-a" data-brand="#ffd60a"');
@@ -117,15 +131,7 @@ test('a booking made through the embed carries the partner channel and tells the
   servePartner(partner, '/booking', 'data-hospital="h1" data-department="h1-cardio" data-lang="en" data-channel="partner-a"');
   await page.goto(`${partner.origin}/booking`);
   const app = frameOf(page);
-  await app.locator('.doctor-card').filter({ hasText: schedule.doctors.find((d) => d.id === 'h1-cardio-6')!.name.en }).getByRole('link').click();
-  await app.locator(`.day[data-date="${session.date}"]`).click();
-  await app.locator(`.slot[data-slot="${slot.id}"] a`).click();
-  await app.getByLabel('Full name').fill('Li Lei');
-  await app.getByLabel('Document number').fill(ID);
-  await app.getByLabel('Mobile number').fill('13812345678');
-  await app.getByLabel(/I have read/).check();
-  await app.getByRole('button', { name: 'Continue' }).click();
-  await app.getByRole('button', { name: 'Confirm booking' }).click();
+  await bookInFrame(app, schedule, session, slot);
   await expect(app.locator('.ticket-code')).toBeVisible();
   const code = (await app.locator('.ticket-code').textContent())!;
 
@@ -157,15 +163,7 @@ test('a booking refused by the server is reported to the host with its reason on
   servePartner(partner, '/refused', `data-hospital="h1" data-department="h1-cardio" data-lang="en"`);
   await page.goto(`${partner.origin}/refused`);
   const app = frameOf(page);
-  await app.locator('.doctor-card').filter({ hasText: schedule.doctors.find((d) => d.id === 'h1-cardio-6')!.name.en }).getByRole('link').click();
-  await app.locator(`.day[data-date="${session.date}"]`).click();
-  await app.locator(`.slot[data-slot="${slot.id}"] a`).click();
-  await app.getByLabel('Full name').fill('Li Lei');
-  await app.getByLabel('Document number').fill(ID);
-  await app.getByLabel('Mobile number').fill('13812345678');
-  await app.getByLabel(/I have read/).check();
-  await app.getByRole('button', { name: 'Continue' }).click();
-  await app.getByRole('button', { name: 'Confirm booking' }).click();
+  await bookInFrame(app, schedule, session, slot);
   await expect(app.getByText('This slot has just been taken')).toBeVisible();
   await expect.poll(async () => (await received(page)).filter((m) => m.type === 'booking-failed')).toHaveLength(1);
   const failed = (await received(page)).find((m) => m.type === 'booking-failed')!;
