@@ -201,7 +201,7 @@ fn Shell(
             {kiosk.map(|idle_seconds| view! { <KioskGuard idle_seconds=idle_seconds /> })}
             {parent.map(|origin| view! { <EmbedBridge parent_origin=origin /> })}
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
-            <header class="topbar">
+            <header class="topbar" id="topbar">
                 <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
                 <nav class="topnav" aria-label=i18n.t(Msg::AppName)>
                     <A href="/bookings" attr:class="topnav-link">{i18n.t(Msg::MyBookings)}</A>

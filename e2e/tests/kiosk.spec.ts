@@ -135,6 +135,9 @@ test('an idle kiosk warns, can be kept, and then starts over with nothing of the
   await expect(warning).toBeVisible();
   await expect(warning).toContainText(/start over in (19|20) seconds/);
   await expect(page.getByRole('button', { name: "I'm still here" })).toBeFocused();
+  // Nothing behind the dialog can be reached while it asks.
+  await expect(page.locator('#main')).toHaveAttribute('inert', '');
+  await expect(page.locator('#topbar')).toHaveAttribute('inert', '');
   await expectAccessible(page);
   await page.getByRole('button', { name: "I'm still here" }).tap();
   await expect(warning).toHaveCount(0);

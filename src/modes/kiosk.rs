@@ -178,9 +178,11 @@ pub fn KioskGuard(idle_seconds: u32) -> impl IntoView {
     Effect::new(move |was: Option<bool>| {
         let now = warning.get();
         if now && was != Some(true) {
+            browser::set_inert("topbar", true);
             browser::set_inert("main", true);
             request_animation_frame(|| browser::focus("still-here"));
         } else if !now && was == Some(true) {
+            browser::set_inert("topbar", false);
             browser::set_inert("main", false);
             browser::focus("main");
         }
