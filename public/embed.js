@@ -30,7 +30,9 @@
     var query = params.toString();
     var frame = document.createElement('iframe');
     frame.src = appOrigin + '/' + (query ? '?' + query : '');
-    frame.title = el.getAttribute('data-title') || 'Hospital appointment booking';
+    // The frame's name for screen readers, in the language the app opens in.
+    var chinese = /^zh/i.test(el.getAttribute('data-lang') || document.documentElement.lang || '');
+    frame.title = el.getAttribute('data-title') || (chinese ? '医院预约挂号' : 'Hospital appointment booking');
     frame.style.cssText = 'display:block;width:100%;border:0;height:640px';
     // The app checks which page frames it; the referrer's origin tells it where browsers do not.
     frame.referrerPolicy = 'origin';

@@ -93,6 +93,7 @@ test('a partner embeds the app with one script: preselection, events, height and
   await serveApp(page);
   servePartner(partner, '/portal', 'data-hospital="h1" data-department="h1-cardio" data-lang="en" data-channel="partner-a" data-brand="#ffd60a"');
   await page.goto(`${partner.origin}/portal`);
+  await expect(page.locator('#booking iframe')).toHaveAttribute('title', 'Hospital appointment booking');
   const app = frameOf(page);
   // The department chosen by the partner opens at once, in the partner's language.
   await expect(app.getByRole('heading', { level: 1 })).toBeVisible();
