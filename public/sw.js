@@ -1,8 +1,10 @@
 // Fairslot's service worker: after one visit the app opens with no network at all.
 //
 // - The app shell (index.html) and the hashed files it names (wasm, js, css; the hash is up to 16
-//   hex digits, fewer when it starts with zeros) are cached at
-//   install. Hashed files never change under their name, so they are served cache-first.
+//   hex digits, fewer when it starts with zeros) are cached at install, with the wasm parts the
+//   split loader fetches on demand (every page but the first, the FHIR adapter), so a page never
+//   opened online still opens offline. Hashed files never change under their name, so they are
+//   served cache-first.
 // - Navigations go to the network first, so a new release shows at once; offline, the cached
 //   shell answers and the app routes on the device.
 // - config.json is network-first with the cached copy as fallback: it holds no personal data.
@@ -30,18 +32,47 @@ function assetsOf(html) {
   return [...found];
 }
 
+/** The parts a split loader (`__wasm_split-<hash>.js`) fetches on demand, next to itself. */
+function partsOf(loaderPath, js) {
+  const found = new Set();
+  for (const m of js.matchAll(/"\.\/([\w.-]+-[0-9a-f]{8,16}\.wasm)"/g)) {
+    const url = new URL(m[1], new URL(loaderPath, self.registration.scope));
+    if (url.origin === self.location.origin && HASHED.test(url.pathname)) found.add(url.pathname);
+  }
+  return [...found];
+}
+
+const isLoader = (path) => /\/__wasm_split-[0-9a-f]{8,16}\.js$/.test(path);
+
+/** Everything the shell needs offline: the hashed files it names, and the parts their loader names. */
+async function assetsWithParts(html, textOf) {
+  const assets = assetsOf(html);
+  const parts = await Promise.all(
+    assets.filter(isLoader).map(async (path) => partsOf(path, (await textOf(path)) || '')),
+  );
+  return [...assets, ...parts.flat()];
+}
+
+/** A cached file's text, for reading the loader's list of parts. */
+const cachedText = (cache) => async (path) => {
+  const cached = await cache.match(path);
+  return cached ? cached.text() : null;
+};
+
 async function precache() {
   const cache = await caches.open(CACHE);
   const shell = await fetch(SHELL, { cache: 'no-cache' });
   if (!shell.ok) throw new Error(`shell answered ${shell.status}`);
   const html = await shell.clone().text();
   await cache.put(SHELL, shell);
-  await Promise.all(
-    [CONFIG, ...assetsOf(html)].map(async (path) => {
-      const res = await fetch(path, { cache: 'no-cache' });
-      if (res.ok) await cache.put(path, res);
-    }),
-  );
+  const put = async (path) => {
+    const res = await fetch(path, { cache: 'no-cache' });
+    if (res.ok) await cache.put(path, res);
+  };
+  const named = assetsOf(html);
+  await Promise.all([CONFIG, ...named].map(put));
+  const all = await assetsWithParts(html, cachedText(cache));
+  await Promise.all(all.filter((path) => !named.includes(path)).map(put));
 }
 
 self.addEventListener('install', (event) => {
@@ -55,7 +86,7 @@ async function prune() {
   const cache = await caches.open(CACHE);
   const shell = await cache.match(SHELL);
   if (!shell) return;
-  const keep = new Set(assetsOf(await shell.text()));
+  const keep = new Set(await assetsWithParts(await shell.text(), cachedText(cache)));
   for (const request of await cache.keys()) {
     const path = new URL(request.url).pathname;
     if (HASHED.test(path) && !keep.has(path)) await cache.delete(request);

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.22.1
+WASM_SPLIT_VERSION=0.2.4
 # The wasm-bindgen CLI must equal the crate version locked in Cargo.lock.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
@@ -37,7 +38,13 @@ if ! (have wasm-bindgen && wasm-bindgen --version | grep -q " $WASM_BINDGEN_VERS
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# 4. Debian packages: Chromium and its driver for the browser tests, brotli for size figures.
+# 4. wasm-split-cli, which cuts the app's wasm into parts loaded on demand (scripts/wasm-ld).
+if ! (have wasm-split-cli && cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"); then
+  say "installing wasm-split-cli $WASM_SPLIT_VERSION (~1 min)"
+  cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary --locked
+fi
+
+# 5. Debian packages: Chromium and its driver for the browser tests, brotli for size figures.
 missing=()
 for pkg in chromium chromium-driver brotli; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -49,7 +56,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}"
 fi
 
-# 5. npm packages: Playwright (driving Debian's Chromium, never its own download), axe-core,
+# 6. npm packages: Playwright (driving Debian's Chromium, never its own download), axe-core,
 #    and binaryen 132 for wasm-opt.
 if [ ! -f e2e/node_modules/.package-lock.json ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
   say "installing npm packages for the build and the browser tests"

@@ -14,9 +14,9 @@ use crate::components::{LangSwitch, OutboxBanner, StaleNotice};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
 use crate::modes::{EmbedBridge, Kiosk, KioskGuard, provide_host_link};
-use crate::pages::{
-    BookPage, ConfirmationPage, DepartmentPage, HospitalPage, HospitalsPage, MyBookingsPage,
-    NotFound, SchedulePage,
+use crate::pages::{HospitalsPage, NotFound};
+use crate::parts::{
+    BookPart, ConfirmationPart, DepartmentPart, HospitalPart, MyBookingsPart, SchedulePart,
 };
 use fairslot_core::embed::allowed_parent;
 
@@ -213,22 +213,22 @@ fn Shell(
                 <OutboxBanner />
                 <FlatRoutes fallback=NotFound>
                     <Route path=path!("") view=HospitalsPage />
-                    <Route path=path!("/hospitals/:hospital") view=HospitalPage />
-                    <Route path=path!("/hospitals/:hospital/departments/:department") view=DepartmentPage />
+                    <Route path=path!("/hospitals/:hospital") view=HospitalPart />
+                    <Route path=path!("/hospitals/:hospital/departments/:department") view=DepartmentPart />
                     <Route
                         path=path!("/hospitals/:hospital/departments/:department/schedule")
-                        view=SchedulePage
+                        view=SchedulePart
                     />
                     <Route
                         path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor")
-                        view=SchedulePage
+                        view=SchedulePart
                     />
                     <Route
                         path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor/book/:slot")
-                        view=BookPage
+                        view=BookPart
                     />
-                    <Route path=path!("/bookings") view=MyBookingsPage />
-                    <Route path=path!("/bookings/:code") view=ConfirmationPage />
+                    <Route path=path!("/bookings") view=MyBookingsPart />
+                    <Route path=path!("/bookings/:code") view=ConfirmationPart />
                 </FlatRoutes>
             </main>
         </Router>

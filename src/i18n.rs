@@ -55,6 +55,7 @@ messages! {
     ConfigFraming => "此预约页面只能在运营方许可的合作网站中显示。", "This booking page can only be shown inside the partner sites its operator allows.";
 
     // Errors a patient can act on
+    ErrPart => "这部分页面未能加载，可能是网络中断。请检查网络后重试。", "This part of the app could not be loaded; the connection may have dropped. Check your connection and try again.";
     ErrNetwork => "网络连接中断，无法连接预约服务。请检查网络后重试。", "You seem to be offline, so the booking service could not be reached. Check your connection and try again.";
     ErrTimeout => "预约服务响应太慢。请稍后重试。", "The booking service is taking too long to answer. Please try again in a moment.";
     ErrUnavailable => "预约服务暂时不可用。请稍后重试，或致电医院。", "The booking service is temporarily unavailable. Please try again later or call the hospital.";

@@ -10,6 +10,7 @@ mod i18n;
 mod modes;
 mod offline;
 mod pages;
+mod parts;
 
 fn main() {
     console_error_panic_hook::set_once();

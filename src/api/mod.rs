@@ -3,6 +3,7 @@
 //! Views take an [`Api`] from context and call its methods; they never build a URL or parse JSON.
 //! Adding a backend means one new module implementing [`BookingApi`] and one config value.
 
+mod deferred;
 mod fhir;
 mod http;
 mod native;
@@ -126,10 +127,11 @@ pub fn from_config(config: &Config) -> Api {
             };
             Arc::new(NativeApi::new(Transport::new(urls, dialect, timeout)))
         }
-        AdapterKind::Fhir => {
-            let transport = Transport::new(urls, Dialect::Fhir, timeout);
-            Arc::new(FhirApi::new(transport, config.channel.clone()))
-        }
+        AdapterKind::Fhir => Arc::new(deferred::DeferredFhir::new(
+            urls,
+            timeout,
+            config.channel.clone(),
+        )),
     }
 }
 

@@ -26,7 +26,7 @@ where
 }
 
 #[component]
-fn Placeholder(rows: usize) -> impl IntoView {
+pub fn Placeholder(rows: usize) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="placeholder" role="status" aria-live="polite">

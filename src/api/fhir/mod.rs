@@ -602,9 +602,12 @@ fn day_start(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<FixedOffse
         .single()
 }
 
+/// FHIR has no hold: the slot is taken on confirming.
+pub const HOLDS: bool = false;
+
 impl BookingApi for FhirApi {
     fn holds(&self) -> bool {
-        false
+        HOLDS
     }
 
     fn takes_bookings(&self) -> ApiFuture<'_, bool> {

@@ -1,0 +1,109 @@
+//! The parts of the app the browser fetches only when they are first needed.
+//!
+//! Each `wasm_split` function below is a split point: scripts/wasm-ld cuts the code reachable
+//! only from it into a wasm file of its own, and calling it fetches that file first. The first
+//! screen (the hospital list) and what every page shares stay in the main module; every other
+//! page, the FHIR adapter and the kiosk and embed modes are parts. A part that cannot be fetched
+//! (the network dropped before the service worker kept a copy) is explained with a retry, never
+//! a blank page.
+
+use leptos::prelude::*;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::components::Placeholder;
+use crate::i18n::{Msg, use_i18n};
+
+/// The browser could not fetch a part of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartMissing;
+
+impl From<leptos::wasm_split::SplitLoaderError> for PartMissing {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        PartMissing
+    }
+}
+
+type PageFuture = Pin<Box<dyn Future<Output = Result<AnyView, PartMissing>>>>;
+
+/// A route view whose page lives in a part: the page's own placeholder layout while the part
+/// loads, an explanation with a retry if it cannot.
+macro_rules! page_part {
+    ($(#[$doc:meta])* $name:ident, $load:ident, $part:ident, $page:path) => {
+        #[leptos::wasm_split::wasm_split($part, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $load() -> Result<AnyView, PartMissing> {
+            Ok(view! { <$page /> }.into_any())
+        }
+
+        $(#[$doc])*
+        #[component]
+        pub fn $name() -> impl IntoView {
+            part_view(|| Box::pin($load()))
+        }
+    };
+}
+
+page_part!(
+    HospitalPart,
+    load_hospital,
+    hospital,
+    crate::pages::HospitalPage
+);
+page_part!(
+    DepartmentPart,
+    load_department,
+    department,
+    crate::pages::DepartmentPage
+);
+page_part!(
+    SchedulePart,
+    load_schedule,
+    schedule,
+    crate::pages::SchedulePage
+);
+page_part!(BookPart, load_book, book, crate::pages::BookPage);
+page_part!(
+    MyBookingsPart,
+    load_my_bookings,
+    my_bookings,
+    crate::pages::MyBookingsPage
+);
+page_part!(
+    ConfirmationPart,
+    load_confirmation,
+    confirmation,
+    crate::pages::ConfirmationPage
+);
+
+fn part_view(load: fn() -> PageFuture) -> impl IntoView {
+    let attempt = RwSignal::new(0u32);
+    view! {
+        <Suspense fallback=|| view! { <Placeholder rows=4 /> }>
+            {move || {
+                attempt.track();
+                Suspend::new(send_wrapper::SendWrapper::new(async move {
+                    match load().await {
+                        Ok(page) => page,
+                        Err(PartMissing) => {
+                            view! { <PartError on_retry=move || attempt.update(|n| *n += 1) /> }
+                                .into_any()
+                        }
+                    }
+                }))
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PartError(on_retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="notice notice-error" role="alert">
+            <p>{i18n.t(Msg::ErrPart)}</p>
+            <button class="button" type="button" on:click=move |_| on_retry()>
+                {i18n.t(Msg::Retry)}
+            </button>
+        </div>
+    }
+}
