@@ -27,6 +27,7 @@ use wasm_bindgen::prelude::Closure;
 use crate::api::{Api, ApiError};
 use crate::booking::Draft;
 use crate::browser;
+use crate::parts::PartMissing;
 use store::Store;
 
 /// Settled intents nobody dismissed are forgotten after this long; they hold no identity.
@@ -48,7 +49,20 @@ pub struct Outbox {
     pub shown_here: RwSignal<Option<String>>,
     /// How old the browse data on screen is, when it came from the device's cache.
     pub staleness: RwSignal<reads::Staleness>,
-    runtime: StoredValue<Option<Rc<Runtime>>, LocalStorage>,
+    engine: StoredValue<Option<Rc<dyn Engine>>, LocalStorage>,
+}
+
+/// A future of this page's thread (browser futures are not `Send`).
+type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+/// What the views ask of the outbox. Implemented by the runtime, which lives in a part of its
+/// own (see `crate::parts`): the first screen does not wait for the code that stores, sends and
+/// settles bookings, and a page calls it through this trait once it has arrived.
+trait Engine {
+    fn submit(&self, intent: Intent) -> LocalFuture<'_, Result<(), store::StoreError>>;
+    fn check_again(&self, key: String) -> LocalFuture<'_, Result<bool, ApiError>>;
+    fn change(self: Rc<Self>, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool);
+    fn dismiss(self: Rc<Self>, key: String);
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -77,7 +91,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         durable: RwSignal::new(!memory_only),
         shown_here: RwSignal::new(None),
         staleness: RwSignal::new(reads::Staleness::default()),
-        runtime: StoredValue::new_local(None),
+        engine: StoredValue::new_local(None),
     };
     let revision = RwSignal::new(0);
     provide_context(outbox);
@@ -90,33 +104,62 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         outbox.durable.set(store.is_durable());
         let store = Rc::new(store);
         reads::install(Rc::clone(&store), api.clone(), revision, outbox.staleness);
-        let (wake, wake_rx) = mpsc::unbounded();
-        let channel = web_sys::BroadcastChannel::new(CHANNEL_NAME).ok();
-        let runtime = Rc::new(Runtime {
-            store,
-            api,
-            draft,
-            intents: outbox.intents,
-            wake,
-            channel,
-            sending: std::cell::Cell::new(false),
-            checked: RefCell::new(Vec::new()),
-            _listeners: RefCell::new(Vec::new()),
-        });
-        runtime.refresh().await;
+        // The runtime's part arrives after the first screen; until then (and, offline on a
+        // first visit, until the network is back) a booking cannot be stored and says so.
+        loop {
+            let started = start_runtime(Rc::clone(&store), api.clone(), draft, outbox).await;
+            match started {
+                Ok(engine) => {
+                    outbox.engine.set_value(Some(engine));
+                    break;
+                }
+                Err(PartMissing) => browser::sleep(PART_RETRY_MS).await,
+            }
+        }
+    });
+    outbox
+}
+
+/// How long to wait before fetching the runtime's part again after it could not be fetched.
+const PART_RETRY_MS: i32 = 5_000;
+
+/// Builds the runtime and starts it: reads the store, listens, and sends from the one tab that
+/// holds the outbox lock.
+#[leptos::wasm_split::wasm_split(outbox, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn start_runtime(
+    store: Rc<Store>,
+    api: Api,
+    draft: Draft,
+    outbox: Outbox,
+) -> Result<Rc<dyn Engine>, PartMissing> {
+    let (wake, wake_rx) = mpsc::unbounded();
+    let channel = web_sys::BroadcastChannel::new(CHANNEL_NAME).ok();
+    let runtime = Rc::new(Runtime {
+        store,
+        api,
+        draft,
+        intents: outbox.intents,
+        wake,
+        channel,
+        sending: std::cell::Cell::new(false),
+        checked: RefCell::new(Vec::new()),
+        _listeners: RefCell::new(Vec::new()),
+    });
+    let started = Rc::clone(&runtime);
+    spawn_local(async move {
+        started.refresh().await;
         outbox.ready.set(true);
-        outbox.runtime.set_value(Some(Rc::clone(&runtime)));
-        runtime.listen();
-        let sender = Rc::clone(&runtime);
+        started.listen();
+        let sender = Rc::clone(&started);
         let run = move || spawn_local(sender.run(wake_rx));
-        if runtime.store.is_durable() {
+        if started.store.is_durable() {
             lock::when_sender(run);
         } else {
             // Intents in this page's memory can only be sent by this page.
             run();
         }
     });
-    outbox
+    Ok(runtime)
 }
 
 pub fn use_outbox() -> Outbox {
@@ -133,14 +176,10 @@ impl Outbox {
     /// Stores a new intent, then sends it. The write completes before anything goes out, so a
     /// booking the server may have made is always on the device.
     pub async fn submit(&self, intent: Intent) -> Result<(), store::StoreError> {
-        let Some(rt) = self.runtime.get_value() else {
+        let Some(engine) = self.engine.get_value() else {
             return Err(store::StoreError::not_ready());
         };
-        rt.store
-            .put(intent.key().as_str(), &intent.to_json())
-            .await?;
-        rt.published().await;
-        Ok(())
+        engine.submit(intent).await
     }
 
     /// The patient chose to keep trying after retries ran out.
@@ -161,26 +200,63 @@ impl Outbox {
     /// Asks the server once more about a request whose fate is unknown (abandoned or expired
     /// after it went out). Resolves to whether a booking was found.
     pub async fn check_again(&self, key: String) -> Result<bool, ApiError> {
-        let Some(rt) = self.runtime.get_value() else {
+        let Some(engine) = self.engine.get_value() else {
             return Ok(false);
         };
-        match rt.api.booking_by_key(&key).await {
-            Ok(booking) => {
-                rt.settle_booked(&key, booking).await;
-                Ok(true)
-            }
-            Err(ApiError::Problem(p)) if p.status == 404 => Ok(false),
-            Err(e) => Err(e),
-        }
+        engine.check_again(key).await
     }
 
     /// Forgets a settled intent once the patient has seen how it ended.
     pub fn dismiss(self, key: String) {
-        let Some(rt) = self.runtime.get_value() else {
-            return;
-        };
+        if let Some(engine) = self.engine.get_value() {
+            engine.dismiss(key);
+        }
+    }
+
+    /// Applies one of the patient's choices to the stored intent.
+    fn change(self, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
+        if let Some(engine) = self.engine.get_value() {
+            engine.change(key, f);
+        }
+    }
+}
+
+impl Engine for Runtime {
+    fn submit(&self, intent: Intent) -> LocalFuture<'_, Result<(), store::StoreError>> {
+        Box::pin(async move {
+            self.store
+                .put(intent.key().as_str(), &intent.to_json())
+                .await?;
+            self.published().await;
+            Ok(())
+        })
+    }
+
+    fn check_again(&self, key: String) -> LocalFuture<'_, Result<bool, ApiError>> {
+        Box::pin(async move {
+            match self.api.booking_by_key(&key).await {
+                Ok(booking) => {
+                    self.settle_booked(&key, booking).await;
+                    Ok(true)
+                }
+                Err(ApiError::Problem(p)) if p.status == 404 => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// A plain function pointer keeps one copy of this in the download for all the choices.
+    fn change(self: Rc<Self>, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
         spawn_local(async move {
-            let settled = rt
+            let now = browser::now_utc();
+            apply(&self.store, &key, Box::new(|i| f(i, now))).await;
+            self.published().await;
+        });
+    }
+
+    fn dismiss(self: Rc<Self>, key: String) {
+        spawn_local(async move {
+            let settled = self
                 .store
                 .get(&key)
                 .await
@@ -189,22 +265,9 @@ impl Outbox {
                 .and_then(|json| Intent::from_json(&json).ok())
                 .is_none_or(|i| i.is_settled());
             if settled {
-                let _ = rt.store.delete(&key).await;
-                rt.published().await;
+                let _ = self.store.delete(&key).await;
+                self.published().await;
             }
-        });
-    }
-
-    /// Applies one of the patient's choices to the stored intent. A plain function pointer keeps
-    /// one copy of this in the download for all of them.
-    fn change(self, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
-        let Some(rt) = self.runtime.get_value() else {
-            return;
-        };
-        spawn_local(async move {
-            let now = browser::now_utc();
-            apply(&rt.store, &key, Box::new(|i| f(i, now))).await;
-            rt.published().await;
         });
     }
 }
