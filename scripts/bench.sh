@@ -9,8 +9,10 @@ export PATH="$HOME/.cargo/bin:$PWD/e2e/node_modules/.bin:$PATH"
 echo "## First screen bytes (dist/)"
 printf '| file | raw | gzip -9 | brotli -q 11 |\n|---|---:|---:|---:|\n'
 total_raw=0 total_gz=0 total_br=0
-# The service worker is fetched by the browser after start, off the critical path: listed apart.
-for f in dist/index.html dist/fairslot*.js dist/*_bg.wasm dist/*.css dist/config.json; do
+# The main module and what loads it: the page, the wasm-bindgen glue, the split loader (preloaded
+# next to the glue), the stylesheet and the config. The parts (other pages, the outbox runtime, the
+# FHIR adapter) and the service worker are fetched later, off the critical path: listed apart.
+for f in dist/index.html dist/fairslot-*.js dist/__wasm_split-*.js dist/*_bg.wasm dist/*.css dist/config.json; do
   raw=$(stat -c %s "$f")
   gz=$(gzip -9 -c "$f" | wc -c)
   br=$(brotli -q 11 -c "$f" | wc -c)
@@ -19,6 +21,17 @@ for f in dist/index.html dist/fairslot*.js dist/*_bg.wasm dist/*.css dist/config
 done
 printf '| **total** | **%d** | **%d** | **%d** |\n' "$total_raw" "$total_gz" "$total_br"
 printf '| sw.js (after start) | %d | %d | %d |\n\n' "$(stat -c %s dist/sw.js)" "$(gzip -9 -c dist/sw.js | wc -c)" "$(brotli -q 11 -c dist/sw.js | wc -c)"
+
+echo "## Parts (fetched when first needed; the service worker keeps them all after the first visit)"
+printf '| part | raw | brotli -q 11 |\n|---|---:|---:|\n'
+parts_raw=0 parts_br=0
+for f in dist/split_*.wasm dist/chunk_*.wasm; do
+  raw=$(stat -c %s "$f") br=$(brotli -q 11 -c "$f" | wc -c)
+  parts_raw=$((parts_raw + raw)) parts_br=$((parts_br + br))
+  case "$f" in dist/split_*) printf '| %s | %d | %d |\n' "$(basename "$f" | sed -E 's/-[0-9a-f]{12,20}//')" "$raw" "$br" ;; esac
+done
+printf '| code shared by several parts (%d files) | | |\n' "$(ls dist/chunk_*.wasm | wc -l)"
+printf '| **all parts** | **%d** | **%d** |\n\n' "$parts_raw" "$parts_br"
 
 cargo build --release -p fairslot-server
 data=$(mktemp -d)

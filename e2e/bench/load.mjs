@@ -26,7 +26,7 @@ async function throttledPage(network) {
     });
   }
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
-  return { context, page };
+  return { context, page, cdp };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -72,6 +72,32 @@ async function largeScheduleTap() {
   return { firstRender, taps, rows };
 }
 
+// What the browser fetched before the first hospital list was on screen, and in the three seconds
+// after (the parts started in the background), as transferred (brotli, headers included).
+async function whatLoads() {
+  const { context, page, cdp } = await throttledPage(false);
+  const urls = new Map();
+  const finished = [];
+  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+  cdp.on('Network.loadingFinished', (e) =>
+    finished.push({ url: urls.get(e.requestId), bytes: e.encodedDataLength, at: Date.now() }),
+  );
+  await page.goto(`${base}/?lang=zh-CN`);
+  await page.locator('.hospital-card').first().waitFor();
+  const shown = Date.now();
+  await page.waitForTimeout(3000);
+  await context.close();
+  const name = (url) => new URL(url).pathname.replace(/-[0-9a-f]{8,16}(?=(_bg)?\.)/, '');
+  const list = (rows) => rows.map((r) => `${name(r.url)} ${r.bytes}`).join(', ');
+  const sum = (rows) => rows.reduce((n, r) => n + r.bytes, 0);
+  const before = finished.filter((r) => r.at <= shown);
+  const after = finished.filter((r) => r.at > shown);
+  console.log('## What the first screen fetched (transferred bytes, headers included)');
+  console.log(`- before the list showed: ${sum(before)} B in ${before.length} requests: ${list(before)}`);
+  console.log(`- in the 3 s after: ${sum(after)} B in ${after.length} requests: ${list(after)}`);
+}
+
+await whatLoads();
 const unthrottled = await firstList(false);
 const throttled = await firstList(true);
 console.log('## First hospital list (390x844 touch, 4x CPU, brotli from the reference server)');

@@ -21,6 +21,12 @@ test('after one visit the app opens with the network off, and says it is offline
   await expect(page.locator('.topbar')).toContainText('Fairslot');
   await expect(page.getByRole('alert')).toContainText('You seem to be offline');
   await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
+  // The pages' code is in parts the worker kept at install, not only the ones opened online:
+  // my bookings, never opened, works with no network.
+  await page.goto('/bookings?lang=en');
+  await expect(page.getByLabel('Booking code')).toBeVisible();
+  await page.goto('/hospitals/h1?lang=en');
+  await expect(page.getByRole('alert')).toContainText('You seem to be offline');
 
   await context.setOffline(false);
   await page.getByRole('button', { name: 'Try again' }).click();
