@@ -246,6 +246,24 @@ pub async fn sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Resolves when the browser has a moment with nothing else to do (after the first screen has
+/// rendered, typically), or after `max_ms` at the latest.
+pub async fn idle(max_ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(w) = web_sys::window() else { return };
+        let options = web_sys::IdleRequestOptions::new();
+        options.set_timeout(max_ms);
+        if w.request_idle_callback_with_options(&resolve, &options)
+            .is_err()
+        {
+            // No idle callbacks (older Safari): a plain delay of the same bound.
+            let _ =
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, max_ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Reloads the page, e.g. to try loading the config again.
 pub fn reload() {
     if let Some(w) = web_sys::window() {

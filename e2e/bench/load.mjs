@@ -78,9 +78,18 @@ async function whatLoads() {
   const { context, page, cdp } = await throttledPage(false);
   const urls = new Map();
   const finished = [];
+  // A wasm file compiled while it streams reports no length when it finishes: count its chunks.
+  const received = new Map();
   cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+  cdp.on('Network.dataReceived', (e) =>
+    received.set(e.requestId, (received.get(e.requestId) ?? 0) + e.encodedDataLength),
+  );
   cdp.on('Network.loadingFinished', (e) =>
-    finished.push({ url: urls.get(e.requestId), bytes: e.encodedDataLength, at: Date.now() }),
+    finished.push({
+      url: urls.get(e.requestId),
+      bytes: Math.max(e.encodedDataLength, received.get(e.requestId) ?? 0),
+      at: Date.now(),
+    }),
   );
   await page.goto(`${base}/?lang=zh-CN`);
   await page.locator('.hospital-card').first().waitFor();

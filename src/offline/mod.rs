@@ -104,8 +104,9 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         outbox.durable.set(store.is_durable());
         let store = Rc::new(store);
         reads::install(Rc::clone(&store), api.clone(), revision, outbox.staleness);
-        // The runtime's part arrives after the first screen; until then (and, offline on a
-        // first visit, until the network is back) a booking cannot be stored and says so.
+        // The runtime's part is fetched once the first screen is up, so it never competes with
+        // it; a booking confirmed before it arrives waits for it (see `Outbox::engine`).
+        browser::idle(START_WITHIN_MS).await;
         loop {
             let started = start_runtime(Rc::clone(&store), api.clone(), draft, outbox).await;
             match started {
@@ -122,6 +123,12 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
 
 /// How long to wait before fetching the runtime's part again after it could not be fetched.
 const PART_RETRY_MS: i32 = 5_000;
+/// The runtime's part is fetched when the browser is first idle, and this long after start at the
+/// latest.
+const START_WITHIN_MS: u32 = 2_000;
+/// How long a booking being confirmed waits for the runtime's part before it is refused as "not
+/// stored": several fetch attempts.
+const WAIT_FOR_ENGINE_MS: i32 = 20_000;
 
 /// Builds the runtime and starts it: reads the store, listens, and sends from the one tab that
 /// holds the outbox lock.
@@ -176,10 +183,22 @@ impl Outbox {
     /// Stores a new intent, then sends it. The write completes before anything goes out, so a
     /// booking the server may have made is always on the device.
     pub async fn submit(&self, intent: Intent) -> Result<(), store::StoreError> {
-        let Some(engine) = self.engine.get_value() else {
+        let Some(engine) = self.engine().await else {
             return Err(store::StoreError::not_ready());
         };
         engine.submit(intent).await
+    }
+
+    /// The runtime, waiting a while for its part if it has not arrived yet.
+    async fn engine(&self) -> Option<Rc<dyn Engine>> {
+        const STEP_MS: i32 = 100;
+        for _ in 0..WAIT_FOR_ENGINE_MS / STEP_MS {
+            if let Some(engine) = self.engine.get_value() {
+                return Some(engine);
+            }
+            browser::sleep(STEP_MS).await;
+        }
+        self.engine.get_value()
     }
 
     /// The patient chose to keep trying after retries ran out.
@@ -200,7 +219,7 @@ impl Outbox {
     /// Asks the server once more about a request whose fate is unknown (abandoned or expired
     /// after it went out). Resolves to whether a booking was found.
     pub async fn check_again(&self, key: String) -> Result<bool, ApiError> {
-        let Some(engine) = self.engine.get_value() else {
+        let Some(engine) = self.engine().await else {
             return Ok(false);
         };
         engine.check_again(key).await
