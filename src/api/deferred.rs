@@ -1,15 +1,25 @@
-//! The FHIR adapter as a part of its own (see `crate::parts`): a deployment on the native API
-//! never downloads it, and a FHIR deployment fetches it with its first request.
+//! Backends whose code is a part of its own (see `crate::parts`), fetched with the first request
+//! that needs it.
+//!
+//! - The FHIR adapter is a part as a whole: a deployment on the native API never downloads it.
+//! - The native adapter answers the hospital list (and the read cache's refreshes) from the main
+//!   module; everything after the first screen, with the readers of its answers, is a part.
 
 use chrono::NaiveDate;
 use fairslot_core::{
     Booking, BookingRequest, DepartmentTree, DoctorList, Hold, HospitalList, Schedule,
 };
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::{Api, ApiError, ApiFuture, BookingApi, Dialect, FhirApi, ScheduleTarget, Transport};
+use super::{
+    Api, ApiError, ApiFuture, BookingApi, Dialect, FhirApi, NativeApi, ScheduleTarget, Transport,
+};
 use crate::parts::PartMissing;
+
+type Loading = Pin<Box<dyn Future<Output = Result<Api, PartMissing>>>>;
 
 #[leptos::wasm_split::wasm_split(fhir, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn load_fhir(urls: Vec<String>, timeout: Duration, channel: String) -> Result<Api, PartMissing> {
@@ -19,20 +29,39 @@ fn load_fhir(urls: Vec<String>, timeout: Duration, channel: String) -> Result<Ap
     )))
 }
 
-/// Stands in for the FHIR adapter until its part is loaded, then hands every call to it.
-pub struct DeferredFhir {
-    urls: Vec<String>,
-    timeout: Duration,
-    channel: String,
+/// The native adapter as a whole: turning it into an [`Api`] here is what puts its other calls
+/// in this part rather than in the main module.
+#[leptos::wasm_split::wasm_split(native, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn load_native(native: Arc<NativeApi>) -> Result<Api, PartMissing> {
+    Ok(native)
+}
+
+/// Stands in for an adapter until its part is loaded, then hands every call to it.
+pub struct Deferred {
+    /// The native adapter, for the calls the first screen makes.
+    first: Option<Arc<NativeApi>>,
+    holds: bool,
+    load: Box<dyn Fn() -> Loading + Send + Sync>,
     api: OnceLock<Api>,
 }
 
-impl DeferredFhir {
-    pub fn new(urls: Vec<String>, timeout: Duration, channel: String) -> Self {
+impl Deferred {
+    pub fn fhir(urls: Vec<String>, timeout: Duration, channel: String) -> Self {
         Self {
-            urls,
-            timeout,
-            channel,
+            first: None,
+            holds: super::fhir::HOLDS,
+            load: Box::new(move || Box::pin(load_fhir(urls.clone(), timeout, channel.clone()))),
+            api: OnceLock::new(),
+        }
+    }
+
+    pub fn native(native: NativeApi) -> Self {
+        let native = Arc::new(native);
+        let part = Arc::clone(&native);
+        Self {
+            first: Some(native),
+            holds: true,
+            load: Box::new(move || Box::pin(load_native(Arc::clone(&part)))),
             api: OnceLock::new(),
         }
     }
@@ -43,21 +72,27 @@ impl DeferredFhir {
         if let Some(api) = self.api.get() {
             return Ok(api.clone());
         }
-        let api = load_fhir(self.urls.clone(), self.timeout, self.channel.clone())
+        let api = (self.load)()
             .await
             .map_err(|PartMissing| ApiError::Network)?;
         Ok(self.api.get_or_init(|| api).clone())
     }
 }
 
-impl BookingApi for DeferredFhir {
+impl BookingApi for Deferred {
     fn holds(&self) -> bool {
-        super::fhir::HOLDS
+        self.holds
+    }
+    fn prepare(&self) -> ApiFuture<'_, ()> {
+        Box::pin(async move { self.api().await.map(|_| ()) })
     }
     fn takes_bookings(&self) -> ApiFuture<'_, bool> {
         Box::pin(async move { self.api().await?.takes_bookings().await })
     }
     fn hospitals(&self) -> ApiFuture<'_, HospitalList> {
+        if let Some(native) = &self.first {
+            return native.hospitals();
+        }
         Box::pin(async move { self.api().await?.hospitals().await })
     }
     fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree> {
@@ -100,6 +135,9 @@ impl BookingApi for DeferredFhir {
         Box::pin(async move { self.api().await?.cancel(&code, &last4).await })
     }
     fn read_raw(&self, path: &str) -> ApiFuture<'_, String> {
+        if let Some(native) = &self.first {
+            return native.read_raw(path);
+        }
         let path = path.to_owned();
         Box::pin(async move { self.api().await?.read_raw(&path).await })
     }

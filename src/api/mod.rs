@@ -47,6 +47,11 @@ pub trait BookingApi: Send + Sync {
     fn takes_bookings(&self) -> ApiFuture<'_, bool> {
         Box::pin(async { Ok(true) })
     }
+    /// Fetches ahead whatever the adapter's later calls need (its part of the app), so that the
+    /// next page does not wait for it. Called once the first screen is up.
+    fn prepare(&self) -> ApiFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
     fn hospitals(&self) -> ApiFuture<'_, HospitalList>;
     fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree>;
     fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList>;
@@ -125,9 +130,11 @@ pub fn from_config(config: &Config) -> Api {
             let dialect = Dialect::Native {
                 channel: config.channel.clone(),
             };
-            Arc::new(NativeApi::new(Transport::new(urls, dialect, timeout)))
+            Arc::new(deferred::Deferred::native(NativeApi::new(Transport::new(
+                urls, dialect, timeout,
+            ))))
         }
-        AdapterKind::Fhir => Arc::new(deferred::DeferredFhir::new(
+        AdapterKind::Fhir => Arc::new(deferred::Deferred::fhir(
             urls,
             timeout,
             config.channel.clone(),

@@ -107,6 +107,11 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         // The runtime's part is fetched once the first screen is up, so it never competes with
         // it; a booking confirmed before it arrives waits for it (see `Outbox::engine`).
         browser::idle(START_WITHIN_MS).await;
+        // The adapter's part too, meanwhile: the next page then waits for nothing but its own.
+        let adapter = api.clone();
+        spawn_local(async move {
+            let _ = adapter.prepare().await;
+        });
         loop {
             let started = start_runtime(Rc::clone(&store), api.clone(), draft, outbox).await;
             match started {
