@@ -12,7 +12,10 @@
 //   slot counts must not be served from a cache by this worker.
 'use strict';
 
-const CACHE = 'fairslot-shell-v1';
+// The build writes its own stamp here (scripts/finish-split.mjs), so every release changes this
+// file: the browser installs the new worker, which keeps the new shell and all its parts, and
+// drops the previous release's cache when it takes over.
+const CACHE = 'fairslot-shell-dev';
 const SHELL = new URL('./', self.registration.scope).pathname;
 const CONFIG = new URL('./config.json', self.registration.scope).pathname;
 

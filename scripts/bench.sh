@@ -3,6 +3,7 @@
 # the time to the first hospital list in Chromium under mobile throttling. Needs a release build
 # (scripts/build-app.sh) and the tools from scripts/setup.sh.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/e2e/node_modules/.bin:$PATH"
 
@@ -30,7 +31,8 @@ for f in dist/split_*.wasm dist/chunk_*.wasm; do
   parts_raw=$((parts_raw + raw)) parts_br=$((parts_br + br))
   case "$f" in dist/split_*) printf '| %s | %d | %d |\n' "$(basename "$f" | sed -E 's/-[0-9a-f]{12,20}//')" "$raw" "$br" ;; esac
 done
-printf '| code shared by several parts (%d files) | | |\n' "$(ls dist/chunk_*.wasm | wc -l)"
+chunks=(dist/chunk_*.wasm)
+printf '| code shared by several parts (%d files) | | |\n' "${#chunks[@]}"
 printf '| **all parts** | **%d** | **%d** |\n\n' "$parts_raw" "$parts_br"
 
 cargo build --release -p fairslot-server

@@ -8,6 +8,7 @@
 //   browser never pairs a cached loader with another build's glue.
 // - index.html is pointed at the renamed glue (with its new integrity hash) and preloads the
 //   loader alongside it, so the import does not cost a round trip of its own.
+// - The service worker's cache name takes a hash of index.html: each release installs anew.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,17 @@ const partsDir = join(target, 'wasm32-unknown-unknown', profile, 'wasm-split');
 const loaderSource = join(partsDir, '__wasm_split.js');
 if (!existsSync(loaderSource)) {
   throw new Error(`${loaderSource} is missing: the wasm was not linked through scripts/wasm-ld`);
+}
+// The parts must come from the link that produced the main module Trunk just processed.
+const mainModule = join(target, 'wasm32-unknown-unknown', profile, 'fairslot.wasm');
+const linked = readFileSync(join(partsDir, 'main.sha256'), 'utf8').trim();
+if (createHash('sha256').update(readFileSync(mainModule)).digest('hex') !== linked) {
+  throw new Error(`${partsDir} was cut from another link than ${mainModule}: build again`);
+}
+// Debian's binaryen 108 produces modules that fail at start; the pinned one is 132.
+const wasmOptVersion = execFileSync('wasm-opt', ['--version'], { encoding: 'utf8' });
+if (!/version[ _]132\b/.test(wasmOptVersion)) {
+  throw new Error(`wasm-opt 132 expected first on PATH, found: ${wasmOptVersion.trim()}`);
 }
 
 const hex = (bytes, n = 16) => createHash('sha256').update(bytes).digest('hex').slice(0, n);
@@ -80,6 +92,14 @@ const glueTag = tag[0].replace(/sha384-[A-Za-z0-9+/=]+/, sri(glue));
 const loaderTag = `<link crossorigin href=${loaderHref} integrity=${sri(loader)} rel=modulepreload>`;
 html = html.replace(tag[0], glueTag + loaderTag);
 writeFileSync(htmlPath, html);
+
+// The service worker's cache is named after this page (which names every hashed file), so a new
+// release is a new worker that keeps the new parts and drops the old ones.
+const swPath = join(staging, 'sw.js');
+const sw = readFileSync(swPath, 'utf8');
+const STAMP = "const CACHE = 'fairslot-shell-dev';";
+if (!sw.includes(STAMP)) throw new Error('sw.js has no cache name to stamp');
+writeFileSync(swPath, sw.replace(STAMP, `const CACHE = 'fairslot-shell-${hex(html)}';`));
 
 for (const [name, size] of parts) console.log(`[split] ${name} ${size} B`);
 console.log(`[split] ${newGlue} and ${loaderName} in ${staging}`);

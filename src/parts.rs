@@ -1,11 +1,12 @@
 //! The parts of the app the browser fetches only when they are first needed.
 //!
-//! Each `wasm_split` function below is a split point: scripts/wasm-ld cuts the code reachable
-//! only from it into a wasm file of its own, and calling it fetches that file first. The first
-//! screen (the hospital list) and what every page shares stay in the main module; every other
-//! page, the FHIR adapter and the kiosk and embed modes are parts. A part that cannot be fetched
-//! (the network dropped before the service worker kept a copy) is explained with a retry, never
-//! a blank page.
+//! Each `wasm_split` function is a split point: scripts/wasm-ld cuts the code reachable only from
+//! it into a wasm file of its own, and calling it fetches that file first. The first screen (the
+//! hospital list) and what every page shares stay in the main module, with the kiosk and embed
+//! modes (a kiosk's reset must work even if the network is down when it starts). The pages below
+//! are parts, and so are the outbox runtime (`crate::offline`) and the adapters' calls after the
+//! hospital list (`crate::api::deferred`). A part that cannot be fetched (the network dropped
+//! before the service worker kept a copy) is explained with a retry, never a blank page.
 
 use leptos::prelude::*;
 use std::future::Future;

@@ -78,16 +78,18 @@ async function whatLoads() {
   const { context, page, cdp } = await throttledPage(false);
   const urls = new Map();
   const finished = [];
-  // A wasm file compiled while it streams reports no length when it finishes: count its chunks.
-  const received = new Map();
+  // A wasm file compiled while it streams reports no length when it finishes: its Content-Length
+  // (the brotli body the server sent) stands in.
+  const sent = new Map();
   cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
-  cdp.on('Network.dataReceived', (e) =>
-    received.set(e.requestId, (received.get(e.requestId) ?? 0) + e.encodedDataLength),
-  );
+  cdp.on('Network.responseReceived', (e) => {
+    const h = Object.fromEntries(Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    sent.set(e.requestId, Number(h['content-length'] ?? 0));
+  });
   cdp.on('Network.loadingFinished', (e) =>
     finished.push({
       url: urls.get(e.requestId),
-      bytes: Math.max(e.encodedDataLength, received.get(e.requestId) ?? 0),
+      bytes: Math.max(e.encodedDataLength, sent.get(e.requestId) ?? 0),
       at: Date.now(),
     }),
   );
@@ -101,7 +103,7 @@ async function whatLoads() {
   const sum = (rows) => rows.reduce((n, r) => n + r.bytes, 0);
   const before = finished.filter((r) => r.at <= shown);
   const after = finished.filter((r) => r.at > shown);
-  console.log('## What the first screen fetched (transferred bytes, headers included)');
+  console.log('## What the first screen fetched (bytes transferred, or the body as sent where a streamed wasm reports none)');
   console.log(`- before the list showed: ${sum(before)} B in ${before.length} requests: ${list(before)}`);
   console.log(`- in the 3 s after: ${sum(after)} B in ${after.length} requests: ${list(after)}`);
 }

@@ -34,6 +34,24 @@ test('after one visit the app opens with the network off, and says it is offline
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
 
+test('the worker is stamped with its build, so each release installs anew with all its parts', async ({ page, request }) => {
+  const sw = await (await request.get('/sw.js')).text();
+  const stamp = sw.match(/const CACHE = 'fairslot-shell-([0-9a-f]{16})';/);
+  expect(stamp, 'sw.js carries the build stamp').not.toBeNull();
+  await page.goto('/?lang=en');
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  const names = await page.evaluate(() => caches.keys());
+  expect(names).toEqual([`fairslot-shell-${stamp![1]}`]);
+  // Every part the loader names is in that cache, not only the pages opened so far.
+  const cached = await page.evaluate(async (name) => {
+    const keys = await (await caches.open(name)).keys();
+    return keys.map((r) => new URL(r.url).pathname);
+  }, names[0]);
+  expect(cached.filter((p) => /^\/split_\w+-[0-9a-f]+\.wasm$/.test(p)).length).toBeGreaterThanOrEqual(8);
+});
+
 test('the worker never answers for the booking API', async ({ page }) => {
   await page.goto('/?lang=en');
   await page.evaluate(async () => {

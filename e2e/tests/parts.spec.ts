@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { expectAccessible, hospitals } from './support';
+import { api, expectAccessible, hospitals, type Schedule } from './support';
 
 // The app is cut into parts (scripts/wasm-ld): the first screen loads the main module only, and
 // each other page brings its part when it is first opened.
@@ -19,9 +19,11 @@ test('the hospital list loads no other page, and a page brings its part when it 
   const parts = partsFetched(page);
   await page.goto('/?lang=en');
   await expect(page.locator('.hospital-card').first()).toBeVisible();
-  // Give background work (the outbox runtime's part) time to arrive; no page comes with it.
-  await page.waitForTimeout(1000);
-  for (const pagePart of ['hospital', 'department', 'schedule', 'book', 'confirmation', 'fhir']) {
+  // Give background work (the outbox runtime's and the adapter's parts, fetched within 2 s) time
+  // to arrive; no page comes with it.
+  await page.waitForTimeout(2500);
+  expect(parts).toContain('outbox');
+  for (const pagePart of ['hospital', 'department', 'schedule', 'book', 'confirmation', 'my_bookings', 'fhir']) {
     expect(parts, `${pagePart} was fetched for the first screen`).not.toContain(pagePart);
   }
 
@@ -46,5 +48,38 @@ test('a page whose part cannot be fetched says so in the patient language, and l
   await page.unroute(/\/split_hospital-[0-9a-f]+\.wasm$/);
   await alert.getByRole('button', { name: '重试' }).click();
   await expect(page.getByRole('heading', { level: 1, name: first.name.zh })).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
+
+test('the adapter part missing is a request that could not go out: explained, and retried', async ({ page, request }) => {
+  const [first] = await hospitals(request);
+  const nativePart = /\/split_native-[0-9a-f]+\.wasm$/;
+  await page.route(nativePart, (route) => route.abort('internetdisconnected'));
+  await page.goto('/?lang=en');
+  // The hospital list does not need it.
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  await page.getByRole('link', { name: first.name.en }).click();
+  await expect(page.getByRole('alert')).toContainText('You seem to be offline');
+
+  await page.unroute(nativePart);
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: first.name.en })).toBeVisible();
+  await expect(page.locator('.department-group').first()).toBeVisible();
+});
+
+test('a booking page opened while the outbox part cannot be fetched takes no hold blind, and goes on when it arrives', async ({ page, request }) => {
+  // The last slot of the fortnight with places to spare: the other tests book from the front.
+  const schedule = await api<Schedule>(request, '/schedules?department=h1-cardio&days=14');
+  const session = schedule.sessions.filter((s) => s.status === 'open' && s.slots.some((x) => x.remaining >= 3)).at(-1)!;
+  const slot = session.slots.filter((x) => x.remaining >= 3).at(-1)!;
+  const outboxPart = /\/split_outbox-[0-9a-f]+\.wasm$/;
+  await page.route(outboxPart, (route) => route.abort('internetdisconnected'));
+  await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/${session.doctor_id}/book/${slot.id}?lang=en`);
+  await expect(page.getByRole('alert')).toContainText('This part of the app could not be loaded');
+  await expect(page.getByText(/This slot is held for you/)).toHaveCount(0);
+
+  // Fetched again by itself every few seconds: once it arrives the slot is held.
+  await page.unroute(outboxPart);
+  await expect(page.getByText(/This slot is held for you/)).toBeVisible({ timeout: 10_000 });
   await expect(page.getByRole('alert')).toHaveCount(0);
 });

@@ -60,7 +60,7 @@ impl Deferred {
         let part = Arc::clone(&native);
         Self {
             first: Some(native),
-            holds: true,
+            holds: super::native::HOLDS,
             load: Box::new(move || Box::pin(load_native(Arc::clone(&part)))),
             api: OnceLock::new(),
         }

@@ -9,6 +9,9 @@ use fairslot_core::{
 
 use super::{ApiFuture, BookingApi, ScheduleTarget, Transport};
 
+/// The native API holds a slot while the patient fills in the form.
+pub const HOLDS: bool = true;
+
 pub struct NativeApi {
     transport: Transport,
 }
@@ -34,6 +37,10 @@ pub fn lookup_path(code: &str) -> String {
 }
 
 impl BookingApi for NativeApi {
+    fn holds(&self) -> bool {
+        HOLDS
+    }
+
     fn hospitals(&self) -> ApiFuture<'_, HospitalList> {
         Box::pin(self.transport.get("/hospitals"))
     }

@@ -49,6 +49,8 @@ pub struct Outbox {
     pub shown_here: RwSignal<Option<String>>,
     /// How old the browse data on screen is, when it came from the device's cache.
     pub staleness: RwSignal<reads::Staleness>,
+    /// Whether the runtime's part could not be fetched yet (it is tried again every few seconds).
+    pub part_missing: RwSignal<bool>,
     engine: StoredValue<Option<Rc<dyn Engine>>, LocalStorage>,
 }
 
@@ -91,6 +93,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         durable: RwSignal::new(!memory_only),
         shown_here: RwSignal::new(None),
         staleness: RwSignal::new(reads::Staleness::default()),
+        part_missing: RwSignal::new(false),
         engine: StoredValue::new_local(None),
     };
     let revision = RwSignal::new(0);
@@ -104,9 +107,12 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         outbox.durable.set(store.is_durable());
         let store = Rc::new(store);
         reads::install(Rc::clone(&store), api.clone(), revision, outbox.staleness);
-        // The runtime's part is fetched once the first screen is up, so it never competes with
-        // it; a booking confirmed before it arrives waits for it (see `Outbox::engine`).
-        browser::idle(START_WITHIN_MS).await;
+        // Opened on the hospital list, the runtime's part is fetched once the list is up, so it
+        // never competes with it. Opened anywhere else (a booking page reloaded, a shared link to
+        // a booking) that page needs the runtime to know what is on its way: fetched at once.
+        if browser::pathname() == "/" {
+            browser::idle(START_WITHIN_MS).await;
+        }
         // The adapter's part too, meanwhile: the next page then waits for nothing but its own.
         let adapter = api.clone();
         spawn_local(async move {
@@ -117,9 +123,13 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
             match started {
                 Ok(engine) => {
                     outbox.engine.set_value(Some(engine));
+                    outbox.part_missing.set(false);
                     break;
                 }
-                Err(PartMissing) => browser::sleep(PART_RETRY_MS).await,
+                Err(PartMissing) => {
+                    outbox.part_missing.set(true);
+                    browser::sleep(PART_RETRY_MS).await;
+                }
             }
         }
     });
@@ -225,7 +235,7 @@ impl Outbox {
     /// after it went out). Resolves to whether a booking was found.
     pub async fn check_again(&self, key: String) -> Result<bool, ApiError> {
         let Some(engine) = self.engine().await else {
-            return Ok(false);
+            return Err(ApiError::Network);
         };
         engine.check_again(key).await
     }

@@ -491,6 +491,12 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         let take_hold = take_hold.clone();
         let schedule_href = schedule_href.clone();
         move || match hold.get() {
+            // The part that knows what is on its way from this device has not arrived: no hold
+            // is taken blind. It is fetched again every few seconds.
+            HoldState::Taking if outbox.part_missing.get() => view! {
+                <p class="notice notice-error" role="alert">{i18n.t(Msg::ErrPart)}</p>
+            }
+            .into_any(),
             HoldState::Taking => view! {
                 <p class="notice" role="status">{i18n.t(Msg::Holding)}</p>
             }
