@@ -67,14 +67,14 @@ impl Deferred {
     }
 
     /// The adapter, fetching its part first if need be. A part that cannot be fetched is a
-    /// request that could not reach the network, and is explained and retried like one.
+    /// request that never went out: explained like being offline, retried as certainly unsent.
     async fn api(&self) -> Result<Api, ApiError> {
         if let Some(api) = self.api.get() {
             return Ok(api.clone());
         }
         let api = (self.load)()
             .await
-            .map_err(|PartMissing| ApiError::Network)?;
+            .map_err(|PartMissing| ApiError::NotSent)?;
         Ok(self.api.get_or_init(|| api).clone())
     }
 }

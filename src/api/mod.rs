@@ -85,6 +85,10 @@ pub enum ApiError {
     /// No answer at all: offline, DNS, connection refused, CORS.
     #[error("the booking service could not be reached")]
     Network,
+    /// The request never left the device: the part of the app that makes it could not be fetched.
+    /// Told to the patient like `Network`; unlike it, nothing can have reached the server.
+    #[error("the request could not be sent")]
+    NotSent,
     #[error("the booking service did not answer in time")]
     Timeout,
     /// A refusal the server explained with problem details.
@@ -106,7 +110,7 @@ impl ApiError {
     /// What to tell the patient.
     pub fn message(&self) -> Msg {
         match self {
-            Self::Network => Msg::ErrNetwork,
+            Self::Network | Self::NotSent => Msg::ErrNetwork,
             Self::Timeout => Msg::ErrTimeout,
             Self::Server { status: 429, .. } => Msg::ErrRateLimited,
             Self::Server { .. } => Msg::ErrUnavailable,
@@ -168,6 +172,7 @@ mod tests {
     #[test]
     fn each_failure_has_advice() {
         assert_eq!(ApiError::Network.message(), Msg::ErrNetwork);
+        assert_eq!(ApiError::NotSent.message(), Msg::ErrNetwork);
         assert_eq!(problem(ProblemKind::NotFound).message(), Msg::ErrNotFound);
         assert_eq!(
             ApiError::Server {

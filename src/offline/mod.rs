@@ -617,6 +617,8 @@ pub fn outcome_of(result: Result<Booking, ApiError>, received_at: DateTime<Utc>)
             errors: Vec::new(),
             alternatives: Vec::new(),
         }),
+        // Nothing went out: tried again later, with no need to ask the server about it.
+        Err(ApiError::NotSent) => Outcome::Transient { retry_after: None },
         Err(ApiError::Timeout) => Outcome::TimedOut,
         Err(ApiError::Network | ApiError::BadData(_)) => Outcome::Lost,
     }
@@ -666,6 +668,10 @@ mod tests {
         let now = at("2026-11-22T08:00:00Z");
         assert_eq!(outcome_of(Err(ApiError::Timeout), now), Outcome::TimedOut);
         assert_eq!(outcome_of(Err(ApiError::Network), now), Outcome::Lost);
+        assert_eq!(
+            outcome_of(Err(ApiError::NotSent), now),
+            Outcome::Transient { retry_after: None }
+        );
         assert_eq!(
             outcome_of(Err(ApiError::BadData("<html>".into())), now),
             Outcome::Lost

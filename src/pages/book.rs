@@ -628,7 +628,7 @@ fn Refusal(
     let i18n = use_i18n();
     let transient = matches!(
         error,
-        ApiError::Network | ApiError::Timeout | ApiError::Server { .. }
+        ApiError::Network | ApiError::NotSent | ApiError::Timeout | ApiError::Server { .. }
     ) || matches!(
         problem_kind(&error),
         Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal)
