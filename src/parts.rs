@@ -12,8 +12,8 @@ use leptos::prelude::*;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::components::Placeholder;
-use crate::i18n::{Msg, use_i18n};
+use crate::components::{Placeholder, RetryNotice};
+use crate::i18n::Msg;
 
 /// The browser could not fetch a part of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,25 +86,17 @@ fn part_view(load: fn() -> PageFuture) -> impl IntoView {
                     match load().await {
                         Ok(page) => page,
                         Err(PartMissing) => {
-                            view! { <PartError on_retry=move || attempt.update(|n| *n += 1) /> }
+                            view! {
+                                <RetryNotice
+                                    message=Msg::ErrPart
+                                    on_retry=move || attempt.update(|n| *n += 1)
+                                />
+                            }
                                 .into_any()
                         }
                     }
                 }))
             }}
         </Suspense>
-    }
-}
-
-#[component]
-fn PartError(on_retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="notice notice-error" role="alert">
-            <p>{i18n.t(Msg::ErrPart)}</p>
-            <button class="button" type="button" on:click=move |_| on_retry()>
-                {i18n.t(Msg::Retry)}
-            </button>
-        </div>
     }
 }

@@ -8,7 +8,7 @@ mod remote;
 pub use day_strip::DayStrip;
 pub use keypad::Keypad;
 pub use outbox::{IntentStatus, OutboxBanner, StaleNotice};
-pub use remote::{EmptyState, Placeholder, remote_view};
+pub use remote::{EmptyState, Placeholder, RetryNotice, remote_view};
 
 use fairslot_core::config::Locale;
 use fairslot_core::schedule::Availability;

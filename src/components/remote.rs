@@ -38,8 +38,13 @@ pub fn Placeholder(rows: usize) -> impl IntoView {
 
 #[component]
 fn ErrorPanel(error: ApiError, on_retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    view! { <RetryNotice message=error.message() on_retry=on_retry /> }
+}
+
+/// A failure explained, with a button to try again.
+#[component]
+pub fn RetryNotice(message: Msg, on_retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     let i18n = use_i18n();
-    let message = error.message();
     view! {
         <div class="notice notice-error" role="alert">
             <p>{i18n.t(message)}</p>
