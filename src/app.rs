@@ -10,13 +10,14 @@ use leptos_router::path;
 use crate::api::{self, provide_api};
 use crate::booking::{provide_draft, use_draft};
 use crate::browser;
-use crate::components::{LangSwitch, OutboxBanner, StaleNotice};
+use crate::components::{LangSwitch, OutboxBannerSlot, StaleNotice};
 use crate::config::{self, ConfigState};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
-use crate::modes::{EmbedBridge, Kiosk, KioskGuard, provide_host_link};
+use crate::modes::{Kiosk, KioskGuard, provide_host_link};
 use crate::pages::{HospitalsPage, NotFound};
 use crate::parts::{
-    BookPart, ConfirmationPart, DepartmentPart, HospitalPart, MyBookingsPart, SchedulePart,
+    BookPart, ConfirmationPart, DepartmentPart, EmbedBridgePart, HospitalPart, MyBookingsPart,
+    SchedulePart,
 };
 use fairslot_core::embed::allowed_parent;
 
@@ -199,7 +200,7 @@ fn Shell(
         <Router>
             <FocusOnNavigate />
             {kiosk.map(|idle_seconds| view! { <KioskGuard idle_seconds=idle_seconds /> })}
-            {parent.map(|origin| view! { <EmbedBridge parent_origin=origin /> })}
+            {parent.map(|origin| view! { <EmbedBridgePart parent_origin=origin /> })}
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
             <header class="topbar" id="topbar">
                 <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
@@ -210,7 +211,7 @@ fn Shell(
             </header>
             <main id="main" class="page" tabindex="-1">
                 <StaleNotice />
-                <OutboxBanner />
+                <OutboxBannerSlot />
                 <FlatRoutes fallback=NotFound>
                     <Route path=path!("") view=HospitalsPage />
                     <Route path=path!("/hospitals/:hospital") view=HospitalPart />

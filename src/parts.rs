@@ -2,11 +2,13 @@
 //!
 //! Each `wasm_split` function is a split point: scripts/wasm-ld cuts the code reachable only from
 //! it into a wasm file of its own, and calling it fetches that file first. The first screen (the
-//! hospital list) and what every page shares stay in the main module, with the kiosk and embed
-//! modes (a kiosk's reset must work even if the network is down when it starts). The pages below
-//! are parts, and so are the outbox runtime (`crate::offline`) and the adapters' calls after the
-//! hospital list (`crate::api::deferred`). A part that cannot be fetched (the network dropped
-//! before the service worker kept a copy) is explained with a retry, never a blank page.
+//! hospital list) and what every page shares stay in the main module, with the kiosk mode (a
+//! kiosk's reset must work even if the network is down when it starts). The pages below are
+//! parts, and so are the embed bridge (fetched at start in embed mode only), the outbox runtime
+//! with its banner (`crate::offline`) and the adapters' calls after the hospital list
+//! (`crate::api::deferred`). A part that cannot be
+//! fetched (the network dropped before the service worker kept a copy) is explained with a
+//! retry, never a blank page.
 
 use leptos::prelude::*;
 use std::future::Future;
@@ -39,7 +41,7 @@ macro_rules! page_part {
         $(#[$doc])*
         #[component]
         pub fn $name() -> impl IntoView {
-            part_view(|| Box::pin($load()))
+            part_view(|| Box::pin($load()), page_placeholder)
         }
     };
 }
@@ -76,10 +78,39 @@ page_part!(
     crate::pages::ConfirmationPage
 );
 
-fn part_view(load: fn() -> PageFuture) -> impl IntoView {
+/// The layout a page keeps while its part loads.
+fn page_placeholder() -> AnyView {
+    view! { <Placeholder rows=4 /> }.into_any()
+}
+
+/// The bridge to an embedding page: only embedded apps need it.
+#[leptos::wasm_split::wasm_split(embed, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn load_embed_bridge(parent_origin: String) -> Result<AnyView, PartMissing> {
+    Ok(view! { <crate::modes::EmbedBridge parent_origin=parent_origin /> }.into_any())
+}
+
+/// [`crate::modes::EmbedBridge`], fetched at start.
+#[component]
+pub fn EmbedBridgePart(parent_origin: String) -> impl IntoView {
+    let origin = StoredValue::new(parent_origin);
+    part_view(
+        move || Box::pin(load_embed_bridge(origin.get_value())),
+        nothing,
+    )
+}
+
+fn nothing() -> AnyView {
+    ().into_any()
+}
+
+/// Shows what `load` brings, `placeholder` while it loads, and a retry if it cannot.
+fn part_view(
+    load: impl Fn() -> PageFuture + Copy + Send + Sync + 'static,
+    placeholder: fn() -> AnyView,
+) -> impl IntoView {
     let attempt = RwSignal::new(0u32);
     view! {
-        <Suspense fallback=|| view! { <Placeholder rows=4 /> }>
+        <Suspense fallback=placeholder>
             {move || {
                 attempt.track();
                 Suspend::new(send_wrapper::SendWrapper::new(async move {

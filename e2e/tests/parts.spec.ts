@@ -23,7 +23,8 @@ test('the hospital list loads no other page, and a page brings its part when it 
   // to arrive; no page comes with it.
   await page.waitForTimeout(2500);
   expect(parts).toContain('outbox');
-  for (const pagePart of ['hospital', 'department', 'schedule', 'book', 'confirmation', 'my_bookings', 'fhir']) {
+  // Nor does the bridge to an embedding page, in a deployment that is not embedded.
+  for (const pagePart of ['hospital', 'department', 'schedule', 'book', 'confirmation', 'my_bookings', 'fhir', 'embed']) {
     expect(parts, `${pagePart} was fetched for the first screen`).not.toContain(pagePart);
   }
 

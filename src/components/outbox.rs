@@ -384,6 +384,14 @@ pub fn OutboxBanner() -> impl IntoView {
     }
 }
 
+/// Where [`OutboxBanner`] goes on every page. It is the outbox runtime's to draw, so it comes in
+/// the runtime's part, never on a first screen without bookings on their way.
+#[component]
+pub fn OutboxBannerSlot() -> impl IntoView {
+    let outbox = use_outbox();
+    move || outbox.banner()
+}
+
 /// Says when what is on screen came from the device rather than the service: how old it is,
 /// and that places left may have changed. Booking itself always asks the service.
 #[component]

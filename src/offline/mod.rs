@@ -65,6 +65,9 @@ trait Engine {
     fn check_again(&self, key: String) -> LocalFuture<'_, Result<bool, ApiError>>;
     fn change(self: Rc<Self>, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool);
     fn dismiss(self: Rc<Self>, key: String);
+    /// The banner of bookings on their way: its views come with the runtime, the only one that
+    /// knows of them, rather than with every first screen.
+    fn banner(&self) -> AnyView;
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -240,6 +243,14 @@ impl Outbox {
         engine.check_again(key).await
     }
 
+    /// The banner of bookings on their way, once the runtime has read the store.
+    pub fn banner(&self) -> Option<AnyView> {
+        if !self.ready.get() {
+            return None;
+        }
+        self.engine.get_value().map(|engine| engine.banner())
+    }
+
     /// Forgets a settled intent once the patient has seen how it ended.
     pub fn dismiss(self, key: String) {
         if let Some(engine) = self.engine.get_value() {
@@ -303,6 +314,10 @@ impl Engine for Runtime {
                 self.published().await;
             }
         });
+    }
+
+    fn banner(&self) -> AnyView {
+        view! { <crate::components::OutboxBanner /> }.into_any()
     }
 }
 
