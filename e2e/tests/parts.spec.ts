@@ -34,6 +34,26 @@ test('the hospital list loads no other page, and a page brings its part when it 
   expect(parts).not.toContain('book');
 });
 
+test('on a slow network the hospital list comes first: the background parts wait for its answer', async ({ page }) => {
+  const parts = partsFetched(page);
+  const order: string[] = [];
+  page.on('request', (r) => {
+    if (/\/split_\w+-[0-9a-f]+\.wasm$/.test(new URL(r.url()).pathname)) order.push('part');
+  });
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname === '/api/v1/hospitals') order.push('list');
+  });
+  // The list's answer takes longer than the browser takes to fall idle while it waits.
+  await page.route('**/api/v1/hospitals**', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await route.continue();
+  });
+  await page.goto('/?lang=en');
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  await expect.poll(() => parts.has('outbox'), { timeout: 5_000 }).toBe(true);
+  expect(order.indexOf('list'), order.join(' ')).toBe(0);
+});
+
 test('a page whose part cannot be fetched says so in the patient language, and loads on retry', async ({ page, request }) => {
   const [first] = await hospitals(request);
   await page.route(/\/split_hospital-[0-9a-f]+\.wasm$/, (route) => route.abort('internetdisconnected'));

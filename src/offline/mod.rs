@@ -51,6 +51,9 @@ pub struct Outbox {
     pub staleness: RwSignal<reads::Staleness>,
     /// Whether the runtime's part could not be fetched yet (it is tried again every few seconds).
     pub part_missing: RwSignal<bool>,
+    /// Whether the hospital list, the first screen, has its answer (or was passed by): what is
+    /// fetched in the background waits for it rather than compete with it on a slow network.
+    pub first_screen_done: RwSignal<bool>,
     engine: StoredValue<Option<Rc<dyn Engine>>, LocalStorage>,
 }
 
@@ -97,6 +100,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         shown_here: RwSignal::new(None),
         staleness: RwSignal::new(reads::Staleness::default()),
         part_missing: RwSignal::new(false),
+        first_screen_done: RwSignal::new(false),
         engine: StoredValue::new_local(None),
     };
     let revision = RwSignal::new(0);
@@ -110,10 +114,18 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         outbox.durable.set(store.is_durable());
         let store = Rc::new(store);
         reads::install(Rc::clone(&store), api.clone(), revision, outbox.staleness);
-        // Opened on the hospital list, the runtime's part is fetched once the list is up, so it
-        // never competes with it. Opened anywhere else (a booking page reloaded, a shared link to
-        // a booking) that page needs the runtime to know what is on its way: fetched at once.
+        // Opened on the hospital list, the runtime's part is fetched once the list is up and the
+        // browser is idle, so it never competes with the list for a slow network. Opened anywhere
+        // else (a booking page reloaded, a shared link to a booking) that page needs the runtime
+        // to know what is on its way: fetched at once.
         if browser::pathname() == "/" {
+            let mut waited = 0;
+            while !outbox.first_screen_done.try_get_untracked().unwrap_or(true)
+                && waited < FIRST_SCREEN_WAIT_MS
+            {
+                browser::sleep(FIRST_SCREEN_POLL_MS).await;
+                waited += FIRST_SCREEN_POLL_MS;
+            }
             browser::idle(START_WITHIN_MS).await;
         }
         // The adapter's part too, meanwhile: the next page then waits for nothing but its own.
@@ -141,9 +153,11 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
 
 /// How long to wait before fetching the runtime's part again after it could not be fetched.
 const PART_RETRY_MS: i32 = 5_000;
-/// The runtime's part is fetched when the browser is first idle, and this long after start at the
-/// latest.
-const START_WITHIN_MS: u32 = 2_000;
+/// On the hospital list, the runtime's part waits this long at most for the list's answer...
+const FIRST_SCREEN_WAIT_MS: i32 = 5_000;
+const FIRST_SCREEN_POLL_MS: i32 = 50;
+/// ...and then for the browser to be idle, this long at most.
+const START_WITHIN_MS: u32 = 1_000;
 /// How long a booking being confirmed waits for the runtime's part before it is refused as "not
 /// stored": several fetch attempts.
 const WAIT_FOR_ENGINE_MS: i32 = 20_000;

@@ -14,9 +14,11 @@ use crate::i18n::{Msg, use_i18n};
 
 #[component]
 pub fn HospitalsPage() -> impl IntoView {
+    let outbox = crate::offline::use_outbox();
     if let Some(p) = use_context::<Preselection>()
         && let Some(id) = p.hospital
     {
+        outbox.first_screen_done.set(true);
         let mut path = format!("/hospitals/{}", encode_component(&id));
         if let Some(d) = p.department {
             path.push_str(&format!("/departments/{}", encode_component(&d)));
@@ -32,6 +34,11 @@ pub fn HospitalsPage() -> impl IntoView {
         crate::offline::reads::track();
         let api = api.clone();
         async move { api.hospitals().await.map(|list| list.items) }
+    });
+    Effect::new(move |_| {
+        if hospitals.read().is_some() {
+            outbox.first_screen_done.set(true);
+        }
     });
     let q = query_param("q");
     let district = query_param("district");
