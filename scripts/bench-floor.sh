@@ -9,8 +9,13 @@ root="$PWD"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-# The app's target directory, so the dependencies the app already built are reused. The app's
-# .cargo/config.toml applies (same flags); its linker cuts only the app's own module into parts.
+# The app's target directory, so what the app already built with the same features is reused.
+# The app's .cargo/config.toml applies (same flags); its linker cuts only the app's own module.
+version="$(wasm-opt --version)"
+case "$version" in
+  *"version 132"*) ;;
+  *) echo "wasm-opt 132 expected first on PATH (scripts/setup.sh), found: $version" >&2; exit 1 ;;
+esac
 (cd e2e/bench/floor && CARGO_TARGET_DIR="$root/target" cargo build --locked --release --target wasm32-unknown-unknown)
 wasm-bindgen --target web --out-dir "$out" target/wasm32-unknown-unknown/release/floor.wasm
 # `--emit-relocs` leaves relocation sections that wasm-split-cli removes from the app's module;

@@ -6,9 +6,8 @@
 //! kiosk's reset must work even if the network is down when it starts). The pages below are
 //! parts, and so are the embed bridge (fetched at start in embed mode only), the outbox runtime
 //! with its banner (`crate::offline`) and the adapters' calls after the hospital list
-//! (`crate::api::deferred`). A part that cannot be
-//! fetched (the network dropped before the service worker kept a copy) is explained with a
-//! retry, never a blank page.
+//! (`crate::api::deferred`). A page whose part cannot be fetched (the network dropped before the
+//! service worker kept a copy) is explained with a retry, never a blank page.
 
 use leptos::prelude::*;
 use std::future::Future;
@@ -41,7 +40,7 @@ macro_rules! page_part {
         $(#[$doc])*
         #[component]
         pub fn $name() -> impl IntoView {
-            part_view(|| Box::pin($load()), page_placeholder)
+            part_view(|| Box::pin($load()))
         }
     };
 }
@@ -78,39 +77,41 @@ page_part!(
     crate::pages::ConfirmationPage
 );
 
-/// The layout a page keeps while its part loads.
-fn page_placeholder() -> AnyView {
-    view! { <Placeholder rows=4 /> }.into_any()
-}
-
 /// The bridge to an embedding page: only embedded apps need it.
 #[leptos::wasm_split::wasm_split(embed, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn load_embed_bridge(parent_origin: String) -> Result<AnyView, PartMissing> {
     Ok(view! { <crate::modes::EmbedBridge parent_origin=parent_origin /> }.into_any())
 }
 
-/// [`crate::modes::EmbedBridge`], fetched at start.
+/// [`crate::modes::EmbedBridge`], fetched at start. The patient has nothing to do about a bridge
+/// that cannot be fetched (the host page keeps its default height meanwhile), so it is tried
+/// again quietly until it arrives.
 #[component]
 pub fn EmbedBridgePart(parent_origin: String) -> impl IntoView {
     let origin = StoredValue::new(parent_origin);
-    part_view(
-        move || Box::pin(load_embed_bridge(origin.get_value())),
-        nothing,
-    )
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(send_wrapper::SendWrapper::new(async move {
+                loop {
+                    if let Ok(bridge) = load_embed_bridge(origin.get_value()).await {
+                        return bridge;
+                    }
+                    crate::browser::sleep(EMBED_RETRY_MS).await;
+                }
+            }))}
+        </Suspense>
+    }
 }
 
-fn nothing() -> AnyView {
-    ().into_any()
-}
+/// How long to wait before fetching the embed bridge's part again.
+const EMBED_RETRY_MS: i32 = 5_000;
 
-/// Shows what `load` brings, `placeholder` while it loads, and a retry if it cannot.
-fn part_view(
-    load: impl Fn() -> PageFuture + Copy + Send + Sync + 'static,
-    placeholder: fn() -> AnyView,
-) -> impl IntoView {
+/// Shows the page `load` brings, the page's placeholder layout while it loads, and a retry if it
+/// cannot.
+fn part_view(load: fn() -> PageFuture) -> impl IntoView {
     let attempt = RwSignal::new(0u32);
     view! {
-        <Suspense fallback=placeholder>
+        <Suspense fallback=|| view! { <Placeholder rows=4 /> }>
             {move || {
                 attempt.track();
                 Suspend::new(send_wrapper::SendWrapper::new(async move {

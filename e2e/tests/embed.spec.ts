@@ -171,6 +171,24 @@ test('a booking refused by the server is reported to the host with its reason on
   expect(failed).toEqual({ source: 'fairslot', version: 1, type: 'booking-failed', reason: 'slot-taken' });
 });
 
+test('the bridge to the host page missing at first: the patient sees no error, and the bridge comes once it can be fetched', async ({ page }) => {
+  await serveApp(page);
+  let refused = 0;
+  await page.context().route(/\/split_embed-[0-9a-f]+\.wasm$/, (route) => {
+    if (refused++ === 0) return route.abort('connectionreset');
+    return route.continue();
+  });
+  servePartner(partner, '/flaky', 'data-hospital="h1" data-lang="en"');
+  await page.goto(`${partner.origin}/flaky`);
+  const app = frameOf(page);
+  await expect(app.locator('.department-group, .card').first()).toBeVisible();
+  await expect(app.getByRole('alert')).toHaveCount(0);
+  // Tried again quietly: the host hears from the app after all, and the frame takes its height.
+  await expect.poll(async () => (await received(page)).map((m) => m.type), { timeout: 15_000 }).toEqual(expect.arrayContaining(['ready', 'resized']));
+  expect(refused).toBeGreaterThan(1);
+  await expect(app.getByRole('alert')).toHaveCount(0);
+});
+
 test('a page the config does not allow gets a refusal and no messages; a stranger frame cannot restyle the app', async ({ page }) => {
   await serveApp(page);
   servePartner(evil, '/copycat', 'data-hospital="h1" data-lang="en"');
@@ -193,6 +211,8 @@ test('a page the config does not allow gets a refusal and no messages; a strange
   servePartner(partner, '/with-advert', 'data-hospital="h1" data-lang="en"', `<iframe id="stranger" title="Advert" src="${evil.origin}/frame"></iframe>`);
   await page.goto(`${partner.origin}/with-advert`);
   await expect(frameOf(page).locator('.department-group, .card').first()).toBeVisible();
+  // The bridge that reads messages in is listening once it has said it is ready.
+  await expect.poll(async () => (await received(page)).some((m) => m.type === 'ready')).toBe(true);
   const before = await brandIn(page);
   await page.evaluate(() => (document.getElementById('stranger') as HTMLIFrameElement).contentWindow!.postMessage('go', '*'));
   await page.waitForTimeout(500);

@@ -19,8 +19,8 @@ test('the hospital list loads no other page, and a page brings its part when it 
   const parts = partsFetched(page);
   await page.goto('/?lang=en');
   await expect(page.locator('.hospital-card').first()).toBeVisible();
-  // Give background work (the outbox runtime's and the adapter's parts, fetched within 2 s) time
-  // to arrive; no page comes with it.
+  // Give background work (the outbox runtime's and the adapter's parts, fetched once the list is
+  // up and the browser idle, within 1 s) time to arrive; no page comes with it.
   await page.waitForTimeout(2500);
   expect(parts).toContain('outbox');
   // Nor does the bridge to an embedding page, in a deployment that is not embedded.

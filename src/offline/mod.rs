@@ -54,7 +54,8 @@ pub struct Outbox {
     /// Whether the hospital list, the first screen, has its answer (or was passed by): what is
     /// fetched in the background waits for it rather than compete with it on a slow network.
     pub first_screen_done: RwSignal<bool>,
-    engine: StoredValue<Option<Rc<dyn Engine>>, LocalStorage>,
+    /// The runtime, once its part has arrived. A signal so the banner follows it.
+    engine: RwSignal<Option<Rc<dyn Engine>>, LocalStorage>,
 }
 
 /// A future of this page's thread (browser futures are not `Send`).
@@ -101,7 +102,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         staleness: RwSignal::new(reads::Staleness::default()),
         part_missing: RwSignal::new(false),
         first_screen_done: RwSignal::new(false),
-        engine: StoredValue::new_local(None),
+        engine: RwSignal::new_local(None),
     };
     let revision = RwSignal::new(0);
     provide_context(outbox);
@@ -119,12 +120,12 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         // else (a booking page reloaded, a shared link to a booking) that page needs the runtime
         // to know what is on its way: fetched at once.
         if browser::pathname() == "/" {
-            let mut waited = 0;
+            // By the clock, not by turns: a tab in the background gets its timers late.
+            let until = browser::monotonic_ms() + FIRST_SCREEN_WAIT_MS;
             while !outbox.first_screen_done.try_get_untracked().unwrap_or(true)
-                && waited < FIRST_SCREEN_WAIT_MS
+                && browser::monotonic_ms() < until
             {
                 browser::sleep(FIRST_SCREEN_POLL_MS).await;
-                waited += FIRST_SCREEN_POLL_MS;
             }
             browser::idle(START_WITHIN_MS).await;
         }
@@ -137,7 +138,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
             let started = start_runtime(Rc::clone(&store), api.clone(), draft, outbox).await;
             match started {
                 Ok(engine) => {
-                    outbox.engine.set_value(Some(engine));
+                    outbox.engine.set(Some(engine));
                     outbox.part_missing.set(false);
                     break;
                 }
@@ -154,7 +155,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
 /// How long to wait before fetching the runtime's part again after it could not be fetched.
 const PART_RETRY_MS: i32 = 5_000;
 /// On the hospital list, the runtime's part waits this long at most for the list's answer...
-const FIRST_SCREEN_WAIT_MS: i32 = 5_000;
+const FIRST_SCREEN_WAIT_MS: f64 = 5_000.0;
 const FIRST_SCREEN_POLL_MS: i32 = 50;
 /// ...and then for the browser to be idle, this long at most.
 const START_WITHIN_MS: u32 = 1_000;
@@ -225,12 +226,12 @@ impl Outbox {
     async fn engine(&self) -> Option<Rc<dyn Engine>> {
         const STEP_MS: i32 = 100;
         for _ in 0..WAIT_FOR_ENGINE_MS / STEP_MS {
-            if let Some(engine) = self.engine.get_value() {
+            if let Some(engine) = self.engine.get_untracked() {
                 return Some(engine);
             }
             browser::sleep(STEP_MS).await;
         }
-        self.engine.get_value()
+        self.engine.get_untracked()
     }
 
     /// The patient chose to keep trying after retries ran out.
@@ -257,24 +258,24 @@ impl Outbox {
         engine.check_again(key).await
     }
 
-    /// The banner of bookings on their way, once the runtime has read the store.
+    /// The banner of bookings on their way, once the runtime is there and has read the store.
     pub fn banner(&self) -> Option<AnyView> {
         if !self.ready.get() {
             return None;
         }
-        self.engine.get_value().map(|engine| engine.banner())
+        self.engine.get().map(|engine| engine.banner())
     }
 
     /// Forgets a settled intent once the patient has seen how it ended.
     pub fn dismiss(self, key: String) {
-        if let Some(engine) = self.engine.get_value() {
+        if let Some(engine) = self.engine.get_untracked() {
             engine.dismiss(key);
         }
     }
 
     /// Applies one of the patient's choices to the stored intent.
     fn change(self, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
-        if let Some(engine) = self.engine.get_value() {
+        if let Some(engine) = self.engine.get_untracked() {
             engine.change(key, f);
         }
     }

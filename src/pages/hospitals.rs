@@ -40,6 +40,10 @@ pub fn HospitalsPage() -> impl IntoView {
             outbox.first_screen_done.set(true);
         }
     });
+    // Left before the list answered: the next page does not wait for it either.
+    on_cleanup(move || {
+        outbox.first_screen_done.try_set(true);
+    });
     let q = query_param("q");
     let district = query_param("district");
     let level = query_param("level");
