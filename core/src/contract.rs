@@ -12,6 +12,12 @@ pub const API_PREFIX: &str = "/api/v1";
 pub const CHANNEL_HEADER: &str = "X-Fairslot-Channel";
 /// Header carrying the client's idempotency key on booking creation.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// Header naming the client (one browser tab, or one patient at a kiosk) a hold belongs to: a
+/// random token the app makes, never derived from the device or the person. Holds are capped per
+/// client, so one script cannot keep a session's places from everyone else.
+pub const CLIENT_HEADER: &str = "X-Fairslot-Client";
+/// Shortest and longest client token; its characters are `A-Z a-z 0-9 - _`.
+pub const CLIENT_TOKEN_LEN: std::ops::RangeInclusive<usize> = 16..=64;
 /// Longest schedule window one request may ask for.
 pub const MAX_SCHEDULE_DAYS: u32 = 31;
 /// Most alternatives a slot-taken answer offers.
@@ -356,6 +362,21 @@ pub struct CancelRequest {
     pub document_last4: String,
 }
 
+/// Body of `POST /bookings/by-key`: did a booking request sent under this idempotency key get
+/// through? The key is a credential of the device that made it, so it travels in a body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLookupRequest {
+    pub idempotency_key: String,
+}
+
+/// The answer to [`KeyLookupRequest`]: the booking's code and status, nothing about the patient.
+/// The device that holds the key also holds the proof, and looks the booking up with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyedBooking {
+    pub code: String,
+    pub status: BookingStatus,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelDayStats {
     pub channel: String,
@@ -391,10 +412,19 @@ pub enum ProblemKind {
     Unavailable,
     PayloadTooLarge,
     Internal,
+    /// A real-name booking rule (实名制) refuses the booking; [`Problem::rule`] says which.
+    BookingLimit,
+    /// Too many wrong proofs for this booking code: lookup and cancel are locked until
+    /// [`Problem::until`].
+    ProofLocked,
+    /// A request body that is not `application/json`.
+    UnsupportedMediaType,
+    /// The request did not arrive in full in time.
+    RequestTimeout,
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 12] = [
+    pub const ALL: [ProblemKind; 16] = [
         Self::NotFound,
         Self::Validation,
         Self::SlotTaken,
@@ -407,6 +437,10 @@ impl ProblemKind {
         Self::Unavailable,
         Self::PayloadTooLarge,
         Self::Internal,
+        Self::BookingLimit,
+        Self::ProofLocked,
+        Self::UnsupportedMediaType,
+        Self::RequestTimeout,
     ];
 
     /// The short slug in the problem `type` URI.
@@ -424,6 +458,10 @@ impl ProblemKind {
             Self::Unavailable => "unavailable",
             Self::PayloadTooLarge => "payload-too-large",
             Self::Internal => "internal",
+            Self::BookingLimit => "booking-limit",
+            Self::ProofLocked => "proof-locked",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::RequestTimeout => "request-timeout",
         }
     }
 
@@ -451,6 +489,10 @@ impl ProblemKind {
             Self::Unavailable => 503,
             Self::PayloadTooLarge => 413,
             Self::Internal => 500,
+            Self::BookingLimit => 409,
+            Self::ProofLocked => 429,
+            Self::UnsupportedMediaType => 415,
+            Self::RequestTimeout => 408,
         }
     }
 }
@@ -465,8 +507,35 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The real-name booking rule (实名制) behind a [`ProblemKind::BookingLimit`] refusal. "Person" is
+/// the document (kind and number); the limits are the deployment's and come in [`Problem::limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingRule {
+    /// One booking per person per doctor per day.
+    DoctorDay,
+    /// One booking per person per department per day.
+    DepartmentDay,
+    /// At most `limit` bookings not yet attended per person.
+    ActivePerPerson,
+    /// At most `limit` bookings not yet attended per mobile number.
+    ActivePerPhone,
+    /// Too many late cancellations or unkept bookings: booking again is possible from `until`.
+    CoolingOff,
+}
+
+impl BookingRule {
+    pub const ALL: [BookingRule; 5] = [
+        Self::DoctorDay,
+        Self::DepartmentDay,
+        Self::ActivePerPerson,
+        Self::ActivePerPhone,
+        Self::CoolingOff,
+    ];
+}
+
 /// An RFC 9457 problem details body (`application/problem+json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
@@ -479,6 +548,15 @@ pub struct Problem {
     /// Other slots of the same doctor or department, offered when the asked one is taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Alternative>,
+    /// Which booking rule refused ([`ProblemKind::BookingLimit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<BookingRule>,
+    /// The number the rule allows, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// When a lock or a cooling-off period ends, on the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<FixedOffset>>,
 }
 
 impl Problem {

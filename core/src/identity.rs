@@ -329,15 +329,17 @@ pub fn last4(number: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// `330106199001011234` → `3301**********1234`; short numbers keep only the last two.
+/// `330106199001011234` → `3301**************`: the start only. The end of a document number is
+/// the proof of ownership that lookup and cancel ask for, so no mask ever shows it — not on a
+/// screen, a ticket, a receipt left at a kiosk printer or a calendar file. Short numbers
+/// (passports, permits) show at most two characters, always at least four fewer than they have.
 pub fn mask_document(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    let n = chars.len();
-    let (head, tail) = if n >= 10 { (4, 4) } else { (0, 2.min(n)) };
-    chars
-        .iter()
+    let n = number.chars().count();
+    let head = if n >= 10 { 4 } else { n.saturating_sub(4).min(2) };
+    number
+        .chars()
         .enumerate()
-        .map(|(i, c)| if i < head || i >= n - tail { *c } else { '*' })
+        .map(|(i, c)| if i < head { c } else { '*' })
         .collect()
 }
 
@@ -532,8 +534,10 @@ mod tests {
 
     #[test]
     fn masking() {
-        assert_eq!(mask_document("11010519491231002X"), "1101**********002X");
-        assert_eq!(mask_document("E12345678"), "*******78");
+        assert_eq!(mask_document("11010519491231002X"), "1101**************");
+        assert_eq!(mask_document("E12345678"), "E1*******");
+        assert_eq!(mask_document("H1234"), "H****");
+        assert_eq!(mask_document("1234"), "****");
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_name("张三丰"), "张**");
         assert_eq!(mask_name(""), "");

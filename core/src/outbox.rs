@@ -726,11 +726,13 @@ fn verdict(problem: &Problem) -> Verdict {
             | Validation
             | NotFound
             | PayloadTooLarge
-            | IdempotencyKeyMissing,
+            | IdempotencyKeyMissing
+            | BookingLimit,
         ) => Verdict::Final,
-        Some(RateLimited | Unavailable | Internal) => Verdict::Busy,
+        // A request that did not arrive in full was never acted on.
+        Some(RateLimited | Unavailable | Internal | RequestTimeout) => Verdict::Busy,
         Some(IdempotencyConflict) => Verdict::InDoubt,
-        Some(CancelClosed) => Verdict::Unexpected,
+        Some(CancelClosed | ProofLocked | UnsupportedMediaType) => Verdict::Unexpected,
         None if problem.status == 429 || problem.status >= 500 => Verdict::Busy,
         None => Verdict::Unexpected,
     }
@@ -918,6 +920,7 @@ mod tests {
             detail: None,
             errors: vec![],
             alternatives: vec![],
+            ..Default::default()
         }
     }
 
@@ -934,6 +937,7 @@ mod tests {
             detail: None,
             errors: vec![],
             alternatives: vec![],
+            ..Default::default()
         })
     }
 

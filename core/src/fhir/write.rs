@@ -342,6 +342,7 @@ pub fn problem(kind: ProblemKind) -> Problem {
         detail: None,
         errors: Vec::new(),
         alternatives: Vec::new(),
+        ..Default::default()
     }
 }
 
