@@ -56,7 +56,8 @@ pub fn booking_event(booking: &Booking, locale: Locale, now: DateTime<Utc>) -> S
         "CALSCALE:GREGORIAN".into(),
         "METHOD:PUBLISH".into(),
         "BEGIN:VEVENT".into(),
-        format!("UID:{}@fairslot", booking.code),
+        // The code comes from the server: escaped like any text, so it stays one property.
+        format!("UID:{}@fairslot", escape(&booking.code)),
         format!("DTSTAMP:{}", utc_stamp(now.fixed_offset())),
         format!("DTSTART:{}", utc_stamp(slot.start)),
         format!("DTEND:{}", utc_stamp(slot.end)),
@@ -147,7 +148,7 @@ mod tests {
             patient: MaskedPatient {
                 name: "李*".into(),
                 document_kind: DocumentKind::ResidentId,
-                document_number: "1101**********002X".into(),
+                document_number: "1101**************".into(),
                 phone: "138****5678".into(),
             },
             channel: "web".into(),
@@ -181,6 +182,27 @@ mod tests {
         let unfolded = ics.replace("\r\n ", "");
         assert!(unfolded.contains("LOCATION:西湖人民医院 西湖区某路1号"));
         assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+
+    #[test]
+    fn a_hostile_booking_code_cannot_add_lines_to_the_calendar() {
+        let now = "2026-11-22T02:00:00Z".parse().unwrap();
+        let mut b = booking();
+        b.code = "X\r\nATTENDEE:mailto:a@evil.example\nDTSTART:19700101T000000Z;,".into();
+        let ics = booking_event(&b, Locale::En, now);
+        let unfolded = ics.replace("\r\n ", "");
+        let lines: Vec<&str> = unfolded.split("\r\n").collect();
+        assert!(!lines.iter().any(|l| l.starts_with("ATTENDEE")), "{ics}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("DTSTART")).count(), 1);
+        assert!(
+            lines.contains(
+                &"UID:X\\nATTENDEE:mailto:a@evil.example\\nDTSTART:19700101T000000Z\\;\\,@fairslot"
+            ),
+            "{ics}"
+        );
+        for line in ics.split("\r\n") {
+            assert!(line.len() <= 75, "{line}");
+        }
     }
 
     #[test]
