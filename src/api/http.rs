@@ -85,7 +85,12 @@ impl Transport {
     /// The path and query of `url` below one of the endpoints, so a server's absolute link (a next
     /// page) can be asked of whichever endpoint answers. `None` for a URL elsewhere.
     pub fn relative(&self, url: &str) -> Option<String> {
-        // A link that climbs out of the API with dot segments is not followed.
+        // A link that climbs out of the API with dot segments is not followed. URL parsers drop
+        // tabs and line breaks anywhere and read `\` as `/`, so `.\t.` is `..` and `..\` a
+        // segment of its own: a link with any of them is not followed at all.
+        if url.contains(['\t', '\n', '\r', '\\']) {
+            return None;
+        }
         let path_part = url.split(['?', '#']).next().unwrap_or("");
         if path_part.split('/').any(|seg| {
             matches!(
@@ -351,6 +356,11 @@ mod tests {
             "https://fhir.example/R4Other/Slot",
             "https://fhir.example/R4/../admin/Slot",
             "https://fhir.example/R4/%2e%2e/Slot",
+            "https://fhir.example/R4/..\\Slot",
+            "https://fhir.example/R4/..\\..\\admin",
+            "https://fhir.example/R4/.\t./Slot",
+            "https://fhir.example/R4/.\n%2e/Slot",
+            "https://fhir.example/R4/\r../Slot",
             "http://h/fhirx/Slot",
         ] {
             assert_eq!(t.relative(elsewhere), None, "{elsewhere}");
