@@ -650,6 +650,34 @@ impl Intent {
         }
     }
 
+    /// Whether a stored record that [`Intent::from_json`] refuses should be deleted. A record of
+    /// another format version may be another version's pending booking, still being sent by one
+    /// of its tabs, so it stays until it is [`MAX_PENDING`] old: no version keeps a pending
+    /// booking longer, and a pending one holds the patient's identity. A record that names no
+    /// version or no creation time belongs to no version, and goes at once.
+    ///
+    /// ```
+    /// use fairslot_core::outbox::Intent;
+    /// let now = "2026-11-22T08:00:00Z".parse().unwrap();
+    /// let old = r#"{"v":0,"created_at":"2026-11-20T08:00:00Z","request":{"patient":{}}}"#;
+    /// assert!(Intent::forget_unreadable(old, now));
+    /// let recent = r#"{"v":7,"created_at":"2026-11-22T07:00:00Z"}"#;
+    /// assert!(!Intent::forget_unreadable(recent, now));
+    /// assert!(Intent::forget_unreadable("{not json", now));
+    /// ```
+    pub fn forget_unreadable(json: &str, now: DateTime<Utc>) -> bool {
+        #[derive(Deserialize)]
+        struct Dated {
+            #[allow(dead_code)]
+            v: u32,
+            created_at: DateTime<Utc>,
+        }
+        match serde_json::from_str::<Dated>(json) {
+            Ok(d) => now - d.created_at >= MAX_PENDING,
+            Err(_) => true,
+        }
+    }
+
     /// Settles a pending intent whose deadline has passed.
     fn expire(&mut self, now: DateTime<Utc>) {
         let Some(pending) = self.state.pending() else {
@@ -1663,6 +1691,33 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains(NAME));
         assert!(!format!("{err:?}").contains(NAME));
+    }
+
+    #[test]
+    fn a_pending_record_of_another_format_is_deleted_once_no_version_would_keep_it() {
+        // A record of an older format, with the patient in it, as an earlier build stored it.
+        let old = in_state("q-ask")
+            .to_json()
+            .replacen(r#""v":1"#, r#""v":0"#, 1);
+        assert!(Intent::from_json(&old).is_err());
+        assert!(old.contains(DOCUMENT));
+        // Its own build's tab may still be sending it: kept while it could still be pending…
+        assert!(!Intent::forget_unreadable(&old, t0() + secs(60)));
+        assert!(!Intent::forget_unreadable(
+            &old,
+            t0() + MAX_PENDING - secs(1)
+        ));
+        // …and deleted once no build would keep a pending booking any longer.
+        assert!(Intent::forget_unreadable(&old, t0() + MAX_PENDING));
+        // Nothing that names no version and time is any build's: deleted at once.
+        for junk in [
+            "",
+            "{",
+            r#"{"v":1}"#,
+            r#"{"created_at":"2026-11-22T08:00:00Z"}"#,
+        ] {
+            assert!(Intent::forget_unreadable(junk, t0()), "{junk}");
+        }
     }
 
     #[test]

@@ -338,8 +338,9 @@ impl Engine for Runtime {
 
 impl Runtime {
     /// Re-reads the store into the views' signal. Long-settled ones are forgotten. A record this
-    /// version cannot read is left alone: it may be another version's pending booking, which
-    /// that version's tab will settle.
+    /// version cannot read may be another version's pending booking, which that version's tab
+    /// will settle: it is left alone only as long as a pending booking may be kept, since it
+    /// holds the patient's identity (see [`Intent::forget_unreadable`]).
     async fn refresh(&self) {
         let Ok(records) = self.store.all().await else {
             return;
@@ -352,6 +353,9 @@ impl Runtime {
                     let _ = self.store.delete(&key).await;
                 }
                 Ok(i) => intents.push(i),
+                Err(_) if Intent::forget_unreadable(&json, now) => {
+                    let _ = self.store.delete(&key).await;
+                }
                 Err(_) => {}
             }
         }
