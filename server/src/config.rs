@@ -62,24 +62,150 @@ pub struct Config {
     /// Do not log a line per request (startup and errors are still reported).
     #[arg(long, env = "FAIRSLOT_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
+
+    /// Real-name booking rules (实名制), holds and proofs.
+    #[command(flatten)]
+    pub rules: Rules,
+
+    /// Connections, timeouts, rate limits and the page's security headers.
+    #[command(flatten)]
+    pub guard: Guard,
+
+    /// Print the security headers of the app's files and exit (see `fairslot-server headers --help`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// One-off commands instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Prints the HTTP headers the app's files must be served with (CSP from the deployment's
+    /// config.json, nosniff, referrer and opener policies) as an nginx snippet, for deployments that
+    /// serve the static build from elsewhere.
+    Headers {
+        /// The deployment's config.json.
+        #[arg(long, default_value = "public/config.json")]
+        config: PathBuf,
+        /// The built index.html, whose inline scripts the CSP allows by hash.
+        #[arg(long, default_value = "dist/index.html")]
+        index: PathBuf,
+    },
+}
+
+/// The booking rules a deployment enforces, per person (document kind and number, compared as a
+/// keyed hash) and per mobile number. 0 switches a count rule off.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Booking rules (实名制)")]
+pub struct Rules {
+    /// Bookings per person per doctor per day.
+    #[arg(long, env = "FAIRSLOT_PER_DOCTOR_DAY", default_value_t = 1)]
+    pub per_doctor_day: u32,
+    /// Bookings per person per department per day.
+    #[arg(long, env = "FAIRSLOT_PER_DEPARTMENT_DAY", default_value_t = 1)]
+    pub per_department_day: u32,
+    /// Active bookings (confirmed, slot not yet started) per person.
+    #[arg(long, env = "FAIRSLOT_ACTIVE_PER_PERSON", default_value_t = 3)]
+    pub active_per_person: u32,
+    /// Active bookings per mobile number.
+    #[arg(long, env = "FAIRSLOT_ACTIVE_PER_PHONE", default_value_t = 3)]
+    pub active_per_phone: u32,
+    /// A cancellation less than this many minutes before the slot is late.
+    #[arg(long, env = "FAIRSLOT_LATE_CANCEL_MINUTES", default_value_t = 1440)]
+    pub late_cancel_minutes: u32,
+    /// This many late cancellations within 30 days start a cooling-off period (0: never).
+    #[arg(long, env = "FAIRSLOT_LATE_CANCELS", default_value_t = 3)]
+    pub late_cancels: u32,
+    /// Days a person waits after the late cancellation that started a cooling-off period.
+    #[arg(long, env = "FAIRSLOT_COOLING_OFF_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub cooling_off_days: u32,
+    /// Live holds per client (one browser tab, one kiosk patient); a new hold beyond it gives the
+    /// client's oldest live hold back.
+    #[arg(long, env = "FAIRSLOT_HOLDS_PER_CLIENT", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub holds_per_client: u32,
+    /// Holds a client may take per minute; released and converted ones do not count.
+    #[arg(long, env = "FAIRSLOT_CLIENT_HOLDS_PER_MINUTE", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub client_holds_per_minute: u32,
+    /// Holds one IP address may take per minute (a hospital lobby's kiosks share one); released and
+    /// converted ones do not count.
+    #[arg(long, env = "FAIRSLOT_IP_HOLDS_PER_MINUTE", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ip_holds_per_minute: u32,
+    /// A client or IP address whose holds ran out unconverted this many times in an hour is
+    /// slowed down: no new hold until the oldest of them is an hour old (0: never).
+    #[arg(long, env = "FAIRSLOT_UNCONVERTED_HOLDS_PER_HOUR", default_value_t = 6)]
+    pub unconverted_holds_per_hour: u32,
+    /// Wrong proofs (last four characters of the document) a booking code takes before lookup and
+    /// cancel lock for it.
+    #[arg(long, env = "FAIRSLOT_PROOF_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub proof_attempts: u32,
+    /// How long a booking code stays locked after its last wrong proof.
+    #[arg(long, env = "FAIRSLOT_PROOF_LOCK_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub proof_lock_minutes: u32,
+}
+
+/// Limits that keep one client from exhausting the server, and the page's headers.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Guards")]
+pub struct Guard {
+    /// Proxy addresses or networks (`10.0.0.0/8`) whose `X-Forwarded-For` names the client;
+    /// from anyone else the header is ignored (repeatable).
+    #[arg(
+        long = "trusted-proxy",
+        env = "FAIRSLOT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests (reads included) per IP address per minute.
+    #[arg(long, env = "FAIRSLOT_IP_REQUESTS_PER_MINUTE", default_value_t = 1200,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub ip_requests_per_minute: u32,
+    /// Lookups, cancellations and by-key checks per IP address per minute (guessing codes).
+    #[arg(long, env = "FAIRSLOT_IP_PROOFS_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub ip_proofs_per_minute: u32,
+    /// Seconds a whole request (headers and body) may take to arrive and be answered.
+    #[arg(long, env = "FAIRSLOT_REQUEST_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub request_timeout_seconds: u32,
+    /// Open connections in all; more wait to be accepted.
+    #[arg(long, env = "FAIRSLOT_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Open connections per IP address that is not a trusted proxy; more are closed at once.
+    #[arg(long, env = "FAIRSLOT_MAX_CONNECTIONS_PER_IP", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_ip: u32,
+    /// Extra `connect-src` sources for the page's CSP beyond the config's API origins (repeatable).
+    #[arg(
+        long = "csp-connect-src",
+        env = "FAIRSLOT_CSP_CONNECT_SRC",
+        value_delimiter = ','
+    )]
+    pub csp_connect_src: Vec<String>,
+    /// Extra `frame-ancestors` sources beyond the config's embed origins (repeatable).
+    #[arg(
+        long = "csp-frame-ancestors",
+        env = "FAIRSLOT_CSP_FRAME_ANCESTORS",
+        value_delimiter = ','
+    )]
+    pub csp_frame_ancestors: Vec<String>,
 }
 
 impl Config {
     /// Defaults suitable for tests: an ephemeral port on loopback, the given data directory and no
     /// request log.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data_dir.into(),
-            static_dir: None,
-            hold_seconds: 300,
-            cancel_cutoff_minutes: 120,
-            cors_origins: Vec::new(),
-            faults: None,
-            fault_control: false,
-            demo_large: false,
-            quiet: true,
-        }
+        // The documented defaults, from the command line's own definition.
+        let mut config = Self::parse_from(["fairslot-server"]);
+        config.listen = "127.0.0.1:0".into();
+        config.data_dir = data_dir.into();
+        config.quiet = true;
+        config
     }
 
     /// The database file inside the data directory.

@@ -10,7 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
 use fairslot_core::time::parse_date;
-use fairslot_core::{CHANNEL_HEADER, IDEMPOTENCY_HEADER, ProblemKind};
+use fairslot_core::{
+    CHANNEL_HEADER, CLIENT_HEADER, CLIENT_TOKEN_LEN, IDEMPOTENCY_HEADER, ProblemKind,
+};
 use serde::de::DeserializeOwned;
 
 use crate::problem::{ApiError, field_error};
@@ -33,9 +35,18 @@ impl<S: Send + Sync> FromRequest<S> for ApiBody {
     }
 }
 
-/// A JSON body. Any content type is accepted as long as the bytes are JSON of the right shape:
-/// a browser `fetch` without headers sends `text/plain`, and refusing it would help nobody.
+/// A JSON body, sent as `application/json`. Any other media type is a 415: a `text/plain` (or
+/// form) body is what another website can make a visitor's browser send without a CORS
+/// preflight, so accepting it would let any page take holds or guess proofs through its visitors.
 pub struct ApiJson<T>(pub T);
+
+/// `application/json`, with or without parameters (`; charset=utf-8`), in any case.
+pub fn is_json_media_type(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -45,6 +56,17 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json_media_type);
+        if !json {
+            return Err(ApiError::new(
+                ProblemKind::UnsupportedMediaType,
+                "Send the body as application/json.",
+            ));
+        }
         let ApiBody(bytes) = ApiBody::from_request(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(ApiJson)
@@ -254,6 +276,55 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
+/// The client a hold belongs to: the app's random token for one tab (or one patient at a kiosk),
+/// from the `X-Fairslot-Client` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken(pub String);
+
+pub fn is_valid_client_token(s: &str) -> bool {
+    CLIENT_TOKEN_LEN.contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get(CLIENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid_client_token(v))
+            .map(|v| Self(v.to_string()))
+            .ok_or_else(|| {
+                ApiError::invalid_field(
+                    "header.X-Fairslot-Client",
+                    "format",
+                    "a hold needs the client's token: 16 to 64 characters of A-Z, a-z, 0-9, - and _",
+                )
+            })
+    }
+}
+
+/// The address a request comes from, as [`crate::guard`] resolved it (the peer, or the client a
+/// trusted proxy names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Requests always pass the guard; one built by hand (a test's oneshot) is loopback.
+        Ok(parts
+            .extensions
+            .get::<ClientAddress>()
+            .copied()
+            .unwrap_or(ClientAddress(std::net::Ipv4Addr::LOCALHOST.into())))
+    }
+}
+
 /// Parses a `days` parameter: a whole number in `1..=max`, `default` when absent.
 pub fn parse_days(value: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
     let Some(value) = value else {
@@ -327,6 +398,29 @@ mod tests {
         assert!(!is_valid_idempotency_key("short"));
         assert!(!is_valid_idempotency_key("has space in it"));
         assert!(!is_valid_idempotency_key(&"k".repeat(129)));
+    }
+
+    #[test]
+    fn only_json_bodies_are_json() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/json ",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "application/jsonp",
+            "",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+        assert!(is_valid_client_token("3q2-7_Wk9TzQ0aLpXv1c"));
+        assert!(!is_valid_client_token("short"));
+        assert!(!is_valid_client_token("with spaces in the token"));
     }
 
     #[test]

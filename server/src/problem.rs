@@ -3,7 +3,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fairslot_core::{Alternative, FieldError, Problem, ProblemKind};
+use chrono::{DateTime, FixedOffset};
+use fairslot_core::{Alternative, BookingRule, FieldError, Problem, ProblemKind};
 
 use crate::store::{StoreError, Unavailability};
 
@@ -19,6 +20,9 @@ pub struct ApiError {
     pub alternatives: Vec<Alternative>,
     /// Seconds for the `Retry-After` header.
     pub retry_after: Option<u32>,
+    pub rule: Option<BookingRule>,
+    pub limit: Option<u32>,
+    pub until: Option<DateTime<FixedOffset>>,
 }
 
 impl ApiError {
@@ -29,7 +33,19 @@ impl ApiError {
             errors: Vec::new(),
             alternatives: Vec::new(),
             retry_after: None,
+            rule: None,
+            limit: None,
+            until: None,
         }
+    }
+
+    /// A 429 with `Retry-After`.
+    pub fn rate_limited(retry_after_seconds: u32) -> Self {
+        Self::new(
+            ProblemKind::RateLimited,
+            format!("Too many requests from this client; try again in {retry_after_seconds} s."),
+        )
+        .with_retry_after(retry_after_seconds)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -73,6 +89,9 @@ impl ApiError {
             detail: self.detail.clone(),
             errors: self.errors.clone(),
             alternatives: self.alternatives.clone(),
+            rule: self.rule,
+            limit: self.limit,
+            until: self.until,
         }
     }
 }
@@ -100,6 +119,10 @@ pub fn title(kind: ProblemKind) -> &'static str {
         ProblemKind::Unavailable => "The service is temporarily unavailable",
         ProblemKind::PayloadTooLarge => "The request body is too large",
         ProblemKind::Internal => "Internal error",
+        ProblemKind::BookingLimit => "A booking rule does not allow this booking",
+        ProblemKind::ProofLocked => "Too many wrong attempts for this booking code",
+        ProblemKind::UnsupportedMediaType => "The body must be application/json",
+        ProblemKind::RequestTimeout => "The request did not arrive in time",
     }
 }
 
@@ -114,6 +137,32 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+fn rule_detail(
+    rule: BookingRule,
+    limit: Option<u32>,
+    until: Option<DateTime<FixedOffset>>,
+) -> String {
+    let n = limit.unwrap_or(1);
+    match rule {
+        BookingRule::DoctorDay => {
+            format!("A patient may have {n} booking(s) with one doctor on one day.")
+        }
+        BookingRule::DepartmentDay => {
+            format!("A patient may have {n} booking(s) in one department on one day.")
+        }
+        BookingRule::ActivePerPerson => {
+            format!("A patient may have {n} upcoming booking(s); cancel one to book another.")
+        }
+        BookingRule::ActivePerPhone => format!(
+            "One mobile number may have {n} upcoming booking(s); cancel one to book another."
+        ),
+        BookingRule::CoolingOff => format!(
+            "After {n} late cancellations, booking is possible again from {}.",
+            until.map(|u| u.to_rfc3339()).unwrap_or_default()
+        ),
     }
 }
 
@@ -143,6 +192,7 @@ pub fn method_not_allowed() -> Response {
             detail: Some("This resource does not support this HTTP method.".into()),
             errors: Vec::new(),
             alternatives: Vec::new(),
+            ..Default::default()
         },
     )
 }
@@ -192,6 +242,29 @@ impl From<StoreError> for ApiError {
                     deadline.to_rfc3339()
                 ),
             ),
+            StoreError::BookingLimit { rule, limit, until } => Self {
+                rule: Some(rule),
+                limit,
+                until,
+                ..Self::new(ProblemKind::BookingLimit, rule_detail(rule, limit, until))
+            },
+            StoreError::ProofLocked {
+                until,
+                retry_after_seconds,
+            } => Self {
+                until: Some(until),
+                ..Self::new(
+                    ProblemKind::ProofLocked,
+                    format!(
+                        "Lookup and cancel are locked for this booking code until {}.",
+                        until.to_rfc3339()
+                    ),
+                )
+            }
+            .with_retry_after(retry_after_seconds),
+            StoreError::RateLimited {
+                retry_after_seconds,
+            } => Self::rate_limited(retry_after_seconds),
             StoreError::Busy => Self::new(
                 ProblemKind::Unavailable,
                 "The database is busy; please retry shortly.",

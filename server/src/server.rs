@@ -12,26 +12,30 @@ use std::time::{Duration as StdDuration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
+use fairslot_core::ProblemKind;
 use fairslot_core::time::hospital_today;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::{self, AppState, Settings};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Command, Config, Guard};
 use crate::extract::Channel;
 use crate::faults::{DropConnection, Faults};
+use crate::guard::{self, Connections, Limits, Peer};
+use crate::headers::{self, StaticPageHeaders};
 use crate::problem::ApiError;
+use crate::rules::{self, HashKey, Policy};
 use crate::seed::{self, Demo};
 use crate::static_files::StaticFiles;
 use crate::store::{SqliteStore, Store, StoreError};
@@ -40,6 +44,8 @@ use crate::store::{SqliteStore, Store, StoreError};
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(10);
 /// How long shutdown waits for requests in flight.
 const DRAIN_FOR: StdDuration = StdDuration::from_secs(5);
+/// How long a connection may take to send a request's headers (or sit idle between requests).
+const HEADER_READ_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,29 +66,47 @@ pub enum StartError {
     CorsOrigin(String),
     #[error("startup task failed: {0}")]
     Task(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config.json has invalid fields: {0}")]
+    Config(String),
 }
 
 /// Front-end and operational options of the router beyond [`AppState`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppOptions {
     pub static_dir: Option<PathBuf>,
     pub cors_origins: Vec<String>,
     pub log_requests: bool,
+    pub limits: Arc<Limits>,
+    pub guard: Guard,
 }
 
-/// The whole application: API, static app, CORS and request log.
+/// The whole application: API, static app, CORS, security headers and request log.
 pub fn app(state: AppState, options: &AppOptions) -> Result<Router, StartError> {
-    let files = options
-        .static_dir
-        .as_deref()
-        .map(|dir| Arc::new(StaticFiles::new(dir)));
-    let mut app = api::router(state).fallback(move |request: Request| {
-        let files = files.clone();
-        async move { fallback(files, request).await }
+    let files = options.static_dir.as_deref().map(|dir| {
+        Arc::new((
+            StaticFiles::new(dir),
+            StaticPageHeaders::new(dir, &options.guard),
+        ))
     });
+    let mut app =
+        api::router(state, Arc::clone(&options.limits)).fallback(move |request: Request| {
+            let files = files.clone();
+            async move { fallback(files, request).await }
+        });
     if let Some(cors) = cors_layer(&options.cors_origins)? {
         app = app.layer(cors);
     }
+    app = app.layer(middleware::map_response(
+        |mut response: Response| async move {
+            headers::common(response.headers_mut());
+            response
+        },
+    ));
     if options.log_requests {
         app = app.layer(middleware::from_fn(log_request));
     }
@@ -90,10 +114,18 @@ pub fn app(state: AppState, options: &AppOptions) -> Result<Router, StartError> 
 }
 
 /// Unknown API paths get a problem; anything else is the app's (or a problem when no app is
-/// served).
-async fn fallback(files: Option<Arc<StaticFiles>>, request: Request) -> Response {
+/// served), with the page's security headers.
+async fn fallback(
+    files: Option<Arc<(StaticFiles, StaticPageHeaders)>>,
+    request: Request,
+) -> Response {
     match files {
-        Some(files) if !is_api_path(request.uri().path()) => files.serve(request).await,
+        Some(files) if !is_api_path(request.uri().path()) => {
+            let (files, page_headers) = files.as_ref();
+            let mut response = files.serve(request).await;
+            response.headers_mut().extend(page_headers.current());
+            response
+        }
         _ => ApiError::not_found("No resource at this address.").into_response(),
     }
 }
@@ -128,6 +160,7 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {
                 header::CONTENT_TYPE,
                 IDEMPOTENCY_HEADER_NAME,
                 CHANNEL_HEADER_NAME,
+                CLIENT_HEADER_NAME,
             ])
             .expose_headers([header::RETRY_AFTER, header::LOCATION])
             .max_age(StdDuration::from_secs(600)),
@@ -138,22 +171,40 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {
 const IDEMPOTENCY_HEADER_NAME: HeaderName = HeaderName::from_static("idempotency-key");
 /// [`fairslot_core::CHANNEL_HEADER`] as a header name.
 const CHANNEL_HEADER_NAME: HeaderName = HeaderName::from_static("x-fairslot-channel");
+/// [`fairslot_core::CLIENT_HEADER`] as a header name.
+const CLIENT_HEADER_NAME: HeaderName = HeaderName::from_static("x-fairslot-client");
 
 /// One line per request. API requests are logged by route (`/api/v1/bookings/{code}/lookup`),
 /// never by their actual path or query: booking codes and idempotency keys are credentials, and a
-/// client may put anything into a path or query it makes up. Proof of ownership (`document_last4`)
-/// only ever travels in request bodies, which are not logged.
+/// client may put anything into a path or query it makes up. The app's own pages are logged as
+/// `(app page)`, since their paths name booking codes too (`/bookings/K7Q4M2XP`); only files that
+/// exist are logged by name. Proof of ownership (`document_last4`) only ever travels in request
+/// bodies, which are not logged.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = match request.extensions().get::<MatchedPath>() {
-        Some(route) => route.as_str().to_owned(),
-        None if is_api_path(request.uri().path()) => "(no such API route)".to_owned(),
-        None => request.uri().path().to_owned(),
-    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|route| route.as_str().to_owned());
+    let api = is_api_path(request.uri().path());
+    let file = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+        .then(|| request.uri().path().to_owned());
     let (parts, body) = request.into_parts();
     let channel = Channel::log_label(&parts);
     let response = next.run(Request::from_parts(parts, body)).await;
+    let path = match (route, api, file) {
+        (Some(route), _, _) => route,
+        (None, true, _) => "(no such API route)".to_owned(),
+        (None, false, Some(file)) if response.status() != StatusCode::NOT_FOUND => file,
+        (None, false, Some(_)) => "(no such file)".to_owned(),
+        (None, false, None) => "(app page)".to_owned(),
+    };
     let dropped = if response.extensions().get::<DropConnection>().is_some() {
         " dropped-after-commit"
     } else {
@@ -211,6 +262,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
     .await
     .map_err(|e| StartError::Task(e.to_string()))??;
 
+    let hash_key =
+        HashKey::load_or_create(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.join(rules::KEY_FILE),
+            source,
+        })?;
     let state = AppState {
         store,
         clock,
@@ -219,12 +275,17 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
             hold_ttl: Duration::seconds(i64::from(config.hold_seconds)),
             cancel_cutoff: Duration::minutes(i64::from(config.cancel_cutoff_minutes)),
             fault_control: config.fault_control,
+            policy: Policy::from(&config.rules),
         }),
+        hash_key: Arc::new(hash_key),
     };
+    let limits = Arc::new(Limits::new(&config.guard));
     let options = AppOptions {
         static_dir: config.static_dir.clone(),
         cors_origins: config.cors_origins.clone(),
         log_requests: !config.quiet,
+        limits: Arc::clone(&limits),
+        guard: config.guard.clone(),
     };
     let router = app(state.clone(), &options)?;
     let listener =
@@ -239,11 +300,17 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
-    let accept = tokio::spawn(accept_loop(listener, router, stopped));
+    let accept = tokio::spawn(accept_loop(
+        listener,
+        router,
+        stopped,
+        Admission::new(&config.guard, Arc::clone(&limits)),
+    ));
     let sweep = tokio::spawn(sweep_loop(
         state.clone(),
         demo,
         hospital_today(now, seed::UTC_OFFSET_MINUTES),
+        limits,
     ));
     Ok(RunningServer {
         addr,
@@ -254,8 +321,33 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
     })
 }
 
-/// Runs until Ctrl-C or SIGTERM, announcing the address on stdout.
+/// Runs until Ctrl-C or SIGTERM, announcing the address on stdout; or runs a one-off command.
 pub async fn run(config: Config) -> Result<(), StartError> {
+    if let Some(Command::Headers {
+        config: file,
+        index,
+    }) = &config.command
+    {
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path).map_err(|source| StartError::Read {
+                path: path.clone(),
+                source,
+            })
+        };
+        let config_json = read(file)?;
+        if let Err(errors) = fairslot_core::config::parse(&config_json) {
+            return Err(StartError::Config(
+                errors
+                    .iter()
+                    .map(|e| e.field.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
+        let headers = headers::page_headers(Some(&config_json), &read(index)?, &config.guard);
+        print!("{}", headers::nginx_snippet(&headers));
+        return Ok(());
+    }
     let server = start(&config, Arc::new(crate::clock::SystemClock)).await?;
     println!("Fairslot reference API listening on http://{}", server.addr);
     shutdown_signal().await;
@@ -290,12 +382,46 @@ async fn shutdown_signal() {
 #[error("response dropped after commit (fault injection)")]
 struct ResponseDropped;
 
-async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>) {
+/// Who gets a connection: a cap in all (more wait in the listen queue) and one per address that
+/// is not a trusted proxy (more are closed at once).
+struct Admission {
+    total: Arc<Semaphore>,
+    per_address: Arc<Connections>,
+    max_per_address: u32,
+    limits: Arc<Limits>,
+    request_timeout: StdDuration,
+}
+
+impl Admission {
+    fn new(guard: &Guard, limits: Arc<Limits>) -> Self {
+        Self {
+            total: Arc::new(Semaphore::new(guard.max_connections as usize)),
+            per_address: Arc::new(Connections::default()),
+            max_per_address: guard.max_connections_per_ip,
+            limits,
+            request_timeout: guard::request_timeout(guard),
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    mut stopped: watch::Receiver<bool>,
+    admission: Admission,
+) {
     let graceful = GracefulShutdown::new();
     loop {
-        let stream = tokio::select! {
+        let permit = tokio::select! {
+            permit = Arc::clone(&admission.total).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = stopped.changed() => break,
+        };
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     eprintln!("accept failed: {e}");
@@ -305,12 +431,41 @@ async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Rec
             },
             _ = stopped.changed() => break,
         };
+        let slot = if admission.limits.is_trusted(peer.ip()) {
+            None
+        } else {
+            match admission
+                .per_address
+                .open(peer.ip(), admission.max_per_address)
+            {
+                Some(slot) => Some(slot),
+                // Over its address's connections: closed before a byte is read.
+                None => continue,
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let deadline = admission.request_timeout;
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             let app = app.clone();
+            request.extensions_mut().insert(Peer(peer));
             async move {
-                let Ok::<_, Infallible>(response) = app.oneshot(request).await;
+                // The whole request, body included, has a deadline: a client that sends its
+                // body a byte a minute holds nothing for long.
+                let response = match tokio::time::timeout(deadline, app.oneshot(request)).await {
+                    Ok(Ok::<_, Infallible>(response)) => response,
+                    Err(_) => {
+                        let mut response = ApiError::new(
+                            ProblemKind::RequestTimeout,
+                            "The request did not arrive in full in time.",
+                        )
+                        .into_response();
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                        response
+                    }
+                };
                 if response.extensions().get::<DropConnection>().is_some() {
                     Err(ResponseDropped)
                 } else {
@@ -320,11 +475,12 @@ async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Rec
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(StdDuration::from_secs(30))
+            .header_read_timeout(deadline.min(HEADER_READ_TIMEOUT))
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop((permit, slot));
         });
     }
     drop(listener);
@@ -333,12 +489,18 @@ async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Rec
 
 /// Returns the places of expired holds and, when the calendar day changes, extends the schedule
 /// window so today and the next days always exist.
-async fn sweep_loop(state: AppState, demo: Arc<Demo>, mut scheduled_for: NaiveDate) {
+async fn sweep_loop(
+    state: AppState,
+    demo: Arc<Demo>,
+    mut scheduled_for: NaiveDate,
+    limits: Arc<Limits>,
+) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tick.tick().await;
+        limits.forget_idle();
         let now = state.clock.now();
         let today = hospital_today(now, seed::UTC_OFFSET_MINUTES);
         let extend = today != scheduled_for;

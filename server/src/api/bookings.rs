@@ -7,14 +7,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fairslot_core::identity::Patient;
 use fairslot_core::time::hospital_today;
-use fairslot_core::{Booking, BookingRequest, CancelRequest, LookupRequest, ProblemKind};
+use fairslot_core::{
+    Booking, BookingRequest, CancelRequest, KeyLookupRequest, KeyedBooking, LookupRequest,
+    ProblemKind,
+};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::extract::{ApiJson, ApiPath, Channel, IdempotencyKey, is_valid_idempotency_key};
 use crate::faults::FreshCommit;
 use crate::problem::ApiError;
-use crate::store::{BookingOutcome, NewBooking, StoredResponse};
+use crate::store::{BookingOutcome, NewBooking, Proof, StoredResponse};
 
 pub async fn create(
     State(state): State<AppState>,
@@ -41,6 +44,11 @@ pub async fn create(
     let patient = Patient::validate(&request.patient, hospital_today(now, utc_offset))
         .map_err(ApiError::invalid)?;
     let new = NewBooking {
+        person: state
+            .hash_key
+            .person(patient.document_kind, &patient.document_number),
+        phone: state.hash_key.phone(patient.phone.as_str()),
+        limits: state.settings.policy.bookings,
         idempotency_key: key,
         fingerprint: fingerprint.clone(),
         channel,
@@ -120,33 +128,47 @@ fn no_such_booking() -> ApiError {
     ApiError::not_found("No booking matches this code and document.")
 }
 
-/// Proof of ownership travels in the body, never in the URL: proxies and CDNs log URLs.
-pub async fn lookup(
-    State(state): State<AppState>,
-    ApiPath(code): ApiPath<String>,
-    ApiJson(request): ApiJson<LookupRequest>,
-) -> Result<Json<Booking>, ApiError> {
-    let last4 = request.document_last4;
-    if last4.trim().is_empty() {
+/// The proof of a request, refused before the store when it cannot name any booking.
+fn proof(state: &AppState, code: &str, document_last4: String) -> Result<Proof, ApiError> {
+    if document_last4.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "document_last4",
             "required",
             "give the last four characters of the patient's document",
         ));
     }
-    let code = normalise_code(&code).ok_or_else(no_such_booking)?;
-    let owned = state.with_store(move |s| s.booking_by_code(&code)).await?;
-    owned
-        .filter(|b| b.document_last4.eq_ignore_ascii_case(last4.trim()))
-        .map(|b| Json(b.booking))
-        .ok_or_else(no_such_booking)
+    Ok(Proof {
+        code: normalise_code(code).ok_or_else(no_such_booking)?,
+        document_last4,
+        policy: state.settings.policy.proof,
+    })
 }
 
+/// Proof of ownership travels in the body, never in the URL: proxies and CDNs log URLs. Wrong
+/// proofs lock the code for a while (see [`crate::store::Store::prove`]).
+pub async fn lookup(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(request): ApiJson<LookupRequest>,
+) -> Result<Json<Booking>, ApiError> {
+    let proof = proof(&state, &code, request.document_last4)?;
+    let now = state.clock.now();
+    match state.with_store(move |s| s.prove(&proof, now)).await {
+        Ok(owned) => Ok(Json(owned.booking)),
+        Err(e) if e.kind == ProblemKind::NotFound => Err(no_such_booking()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a booking request sent under this key got through: code and status only. The key is
+/// a credential of the device that made it, so it comes in a body; the device holds the proof
+/// too and looks the booking up with it.
 pub async fn by_key(
     State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
-) -> Result<Json<Booking>, ApiError> {
+    ApiJson(request): ApiJson<KeyLookupRequest>,
+) -> Result<Json<KeyedBooking>, ApiError> {
     let none = || ApiError::not_found("No booking was created with this Idempotency-Key.");
+    let key = request.idempotency_key;
     if !is_valid_idempotency_key(&key) {
         return Err(none());
     }
@@ -162,12 +184,13 @@ pub async fn cancel(
     ApiPath(code): ApiPath<String>,
     ApiJson(request): ApiJson<CancelRequest>,
 ) -> Result<Json<Booking>, ApiError> {
-    let code = normalise_code(&code).ok_or_else(no_such_booking)?;
+    let proof = proof(&state, &code, request.document_last4)?;
     let now = state.clock.now();
-    let result = state
-        .with_store(move |s| s.cancel_booking(&code, &request.document_last4, now))
-        .await;
-    match result {
+    let late = state.settings.policy.bookings.late_cancel;
+    match state
+        .with_store(move |s| s.cancel_booking(&proof, late, now))
+        .await
+    {
         Err(e) if e.kind == ProblemKind::NotFound => Err(no_such_booking()),
         other => other.map(Json),
     }

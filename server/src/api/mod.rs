@@ -22,7 +22,9 @@ use tower_http::compression::CompressionLayer;
 use crate::clock::Clock;
 use crate::extract::{MAX_BODY_BYTES, require_valid_channel};
 use crate::faults::{self, Faults};
+use crate::guard::{self, Limits};
 use crate::problem::{ApiError, method_not_allowed};
+use crate::rules::{HashKey, Policy};
 use crate::store::{Store, StoreError, StoreResult};
 
 /// Policy knobs the handlers need, taken from the configuration once.
@@ -34,6 +36,8 @@ pub struct Settings {
     pub cancel_cutoff: Duration,
     /// Whether `/api/v1/_faults` is served.
     pub fault_control: bool,
+    /// Booking rules, hold limits and proof lockout.
+    pub policy: Policy,
 }
 
 /// Everything a handler may use.
@@ -43,6 +47,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub faults: Arc<Faults>,
     pub settings: Arc<Settings>,
+    /// Names people, phones and addresses in the rule tables without keeping them.
+    pub hash_key: Arc<HashKey>,
 }
 
 impl AppState {
@@ -70,7 +76,7 @@ impl AppState {
 
 /// The API router, with its middleware: faults, channel check, cache policy, body limit and
 /// compression.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, limits: Arc<Limits>) -> Router {
     let path = |p: &str| format!("{API_PREFIX}{p}");
     let mut api = Router::new()
         .route(&path("/health"), get(system::health))
@@ -89,7 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route(&path("/holds"), post(holds::create))
         .route(&path("/holds/{hold_id}"), delete(holds::release))
         .route(&path("/bookings"), post(bookings::create))
-        .route(&path("/bookings/by-key/{key}"), get(bookings::by_key))
+        .route(&path("/bookings/by-key"), post(bookings::by_key))
         // A booking's own path (the `Location` of a new booking) answers no method: reading it
         // takes proof of ownership, which belongs in a body, never in a URL. Routing it anyway
         // makes a GET there a 405, logged by route like any other request.
@@ -109,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(CompressionLayer::new())
+                .layer(middleware::from_fn_with_state(limits, guard::limit_rates))
                 .layer(middleware::from_fn_with_state(
                     Arc::clone(&state.faults),
                     faults::inject,

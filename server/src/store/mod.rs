@@ -8,11 +8,14 @@
 pub mod sqlite;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use fairslot_core::Booking;
 use fairslot_core::identity::Patient;
 use fairslot_core::{
-    Alternative, Booking, ChannelDayStats, Department, DepartmentGroup, Doctor, Hold, Hospital,
-    Relationship, Session,
+    Alternative, BookingRule, ChannelDayStats, Department, DepartmentGroup, Doctor, Hold, Hospital,
+    KeyedBooking, Relationship, Session,
 };
+
+use crate::rules::{BookingLimits, HoldLimits, ProofPolicy};
 
 pub use sqlite::SqliteStore;
 
@@ -42,6 +45,22 @@ pub enum StoreError {
     Unavailable(Unavailability),
     #[error("cancel cut-off passed")]
     CancelClosed { deadline: DateTime<FixedOffset> },
+    /// A real-name rule refuses the booking.
+    #[error("booking rule {rule:?}")]
+    BookingLimit {
+        rule: BookingRule,
+        limit: Option<u32>,
+        until: Option<DateTime<FixedOffset>>,
+    },
+    /// Too many wrong proofs for this code.
+    #[error("proof locked")]
+    ProofLocked {
+        until: DateTime<FixedOffset>,
+        retry_after_seconds: u32,
+    },
+    /// A hold budget is spent; try again after this many seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_seconds: u32 },
     #[error("database busy")]
     Busy,
     #[error("storage failure: {0}")]
@@ -67,9 +86,25 @@ pub struct SessionQuery {
     pub to: NaiveDate,
 }
 
+/// A hold to take, with who asks for it.
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    pub slot_id: String,
+    /// The client token (one tab, one kiosk patient).
+    pub client: String,
+    /// Keyed hash of the client's address.
+    pub address: String,
+    pub ttl: Duration,
+    pub limits: HoldLimits,
+}
+
 /// A booking attempt that has passed validation.
 #[derive(Debug, Clone)]
 pub struct NewBooking {
+    /// Keyed hashes that name the person and the phone for the booking rules.
+    pub person: String,
+    pub phone: String,
+    pub limits: BookingLimits,
     pub idempotency_key: String,
     /// Hash of the canonical request, to tell a replay from a key reused for something else.
     pub fingerprint: String,
@@ -107,6 +142,14 @@ pub struct OwnedBooking {
     pub document_last4: String,
 }
 
+/// A claim of ownership of a booking: its code and the last four characters of the document.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    pub code: String,
+    pub document_last4: String,
+    pub policy: ProofPolicy,
+}
+
 /// One hospital of the demo catalogue with everything under it.
 #[derive(Debug, Clone)]
 pub struct CatalogueHospital {
@@ -141,7 +184,9 @@ pub trait Store: Send + Sync + 'static {
     /// UTC offset (minutes) of the hospital a slot belongs to.
     fn slot_utc_offset(&self, slot_id: &str) -> StoreResult<i32>;
 
-    fn create_hold(&self, slot_id: &str, now: DateTime<Utc>, ttl: Duration) -> StoreResult<Hold>;
+    /// Takes a place for the client within its limits; a client over its live holds gives its
+    /// oldest back in the same transaction.
+    fn create_hold(&self, hold: &NewHold, now: DateTime<Utc>) -> StoreResult<Hold>;
     /// Gives a live hold's place back; releasing a hold that already ended is a no-op.
     fn release_hold(&self, hold_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     /// Gives the places of expired holds back; returns how many holds expired.
@@ -153,13 +198,17 @@ pub trait Store: Send + Sync + 'static {
         booking: &NewBooking,
         now: DateTime<Utc>,
     ) -> StoreResult<BookingOutcome>;
-    fn booking_by_code(&self, code: &str) -> StoreResult<Option<OwnedBooking>>;
-    fn booking_by_key(&self, idempotency_key: &str) -> StoreResult<Option<Booking>>;
-    /// Cancels if `document_last4` matches; cancelling a cancelled booking returns it unchanged.
+    /// The booking the proof owns. A wrong proof (or an unknown code: the two are never told
+    /// apart) counts against the code, and a code locked by too many wrong ones refuses even the
+    /// right proof until the lock ends. One transaction, so parallel guesses count one by one.
+    fn prove(&self, proof: &Proof, now: DateTime<Utc>) -> StoreResult<OwnedBooking>;
+    fn booking_by_key(&self, idempotency_key: &str) -> StoreResult<Option<KeyedBooking>>;
+    /// Cancels the booking the proof owns (see [`Store::prove`]); cancelling a cancelled booking
+    /// returns it unchanged. A cancellation within `late` of the start counts as late.
     fn cancel_booking(
         &self,
-        code: &str,
-        document_last4: &str,
+        proof: &Proof,
+        late: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Booking>;
     /// Bookings per channel per creation day (hospital time), `from..=to`.

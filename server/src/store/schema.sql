@@ -81,15 +81,21 @@ CREATE TABLE IF NOT EXISTS slots (
 );
 CREATE INDEX IF NOT EXISTS slots_by_session ON slots(session_id, start_ts);
 
+-- client_id is the app's random per-tab token; address_hash a keyed hash of the client's IP
+-- address. Both exist to cap holds, and neither names a person.
 CREATE TABLE IF NOT EXISTS holds (
-    id         TEXT PRIMARY KEY,
-    slot_id    TEXT NOT NULL REFERENCES slots(id),
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    state      TEXT NOT NULL CHECK (state IN ('active', 'released', 'expired', 'converted'))
+    id           TEXT PRIMARY KEY,
+    slot_id      TEXT NOT NULL REFERENCES slots(id),
+    created_ms   INTEGER NOT NULL,
+    expires_ms   INTEGER NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('active', 'released', 'expired', 'converted')),
+    client_id    TEXT,
+    address_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS holds_by_state ON holds(state, expires_ms);
 CREATE INDEX IF NOT EXISTS holds_by_slot ON holds(slot_id, state);
+CREATE INDEX IF NOT EXISTS holds_by_client ON holds(client_id, created_ms);
+CREATE INDEX IF NOT EXISTS holds_by_address ON holds(address_hash, created_ms);
 
 CREATE TABLE IF NOT EXISTS bookings (
     code               TEXT PRIMARY KEY,
@@ -115,7 +121,22 @@ CREATE TABLE IF NOT EXISTS bookings (
     created_date       TEXT NOT NULL,
     cancel_deadline    TEXT NOT NULL,
     cancel_deadline_ts INTEGER NOT NULL,
-    cancelled_at       TEXT
+    cancelled_at       TEXT,
+    -- Keyed hashes (HMAC) of the document and the phone, for the booking rules (实名制).
+    person_hash        TEXT,
+    phone_hash         TEXT,
+    cancelled_ts       INTEGER,
+    late_cancel        INTEGER NOT NULL DEFAULT 0 CHECK (late_cancel IN (0, 1))
 );
 CREATE INDEX IF NOT EXISTS bookings_by_day ON bookings(created_date, channel);
 CREATE INDEX IF NOT EXISTS bookings_by_slot ON bookings(slot_id);
+CREATE INDEX IF NOT EXISTS bookings_by_person ON bookings(person_hash, status);
+CREATE INDEX IF NOT EXISTS bookings_by_phone ON bookings(phone_hash, status);
+
+-- Wrong proofs of ownership per booking code (known or not: the two are never told apart), which
+-- lock the code for a while. Pruned once they no longer count.
+CREATE TABLE IF NOT EXISTS proof_failures (
+    code      TEXT NOT NULL,
+    failed_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS proof_failures_by_code ON proof_failures(code, failed_ms);

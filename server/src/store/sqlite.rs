@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use fairslot_core::identity::{self, MobileNumber, Patient};
 use fairslot_core::time::{hospital_today, offset};
 use fairslot_core::{
-    API_PREFIX, Alternative, Booking, BookingStatus, ChannelDayStats, Department, DepartmentGroup,
-    District, Doctor, Hold, Hospital, HospitalLevel, MAX_ALTERNATIVES, MaskedPatient, Period,
-    Session, SessionStatus, Slot, SlotSummary, Text,
+    API_PREFIX, Alternative, Booking, BookingRule, BookingStatus, ChannelDayStats, Department,
+    DepartmentGroup, District, Doctor, Hold, Hospital, HospitalLevel, KeyedBooking,
+    MAX_ALTERNATIVES, MaskedPatient, Period, Session, SessionStatus, Slot, SlotSummary, Text,
 };
 use rusqlite::types::Type;
 use rusqlite::{
@@ -23,13 +23,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BookingOutcome, CatalogueHospital, DepartmentEntry, NewBooking, NewSession, OwnedBooking,
-    SessionQuery, Store, StoreError, StoreResult, StoredResponse, Unavailability,
+    BookingOutcome, CatalogueHospital, DepartmentEntry, NewBooking, NewHold, NewSession,
+    OwnedBooking, Proof, SessionQuery, Store, StoreError, StoreResult, StoredResponse,
+    Unavailability,
 };
 use crate::random::secret_code;
+use crate::rules::LATE_CANCEL_WINDOW;
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+/// Brings a version 1 database to version 2; `SCHEMA` then adds what is new.
+const MIGRATE_1_TO_2: &str = include_str!("migrate_1_to_2.sql");
 /// Reader connections; a couple per core is plenty for SQLite reads that take microseconds.
 const READERS: usize = 4;
 /// How long a connection waits for another process's lock before reporting busy.
@@ -56,6 +60,11 @@ impl SqliteStore {
             return Err(StoreError::Backend(format!(
                 "database schema version {version} is newer than this server ({SCHEMA_VERSION})"
             )));
+        }
+        if version == 1 {
+            let tx = writer.unchecked_transaction()?;
+            tx.execute_batch(MIGRATE_1_TO_2)?;
+            tx.commit()?;
         }
         writer.execute_batch(SCHEMA)?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -238,27 +247,53 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_hold(&self, slot_id: &str, now: DateTime<Utc>, ttl: Duration) -> StoreResult<Hold> {
+    fn create_hold(&self, hold: &NewHold, now: DateTime<Utc>) -> StoreResult<Hold> {
         self.write(|tx| {
             expire_holds(tx, now)?;
-            let slot = load_slot_context(tx, slot_id)?.ok_or(StoreError::NotFound("slot"))?;
+            check_hold_budget(tx, hold, now)?;
+            let slot = load_slot_context(tx, &hold.slot_id)?.ok_or(StoreError::NotFound("slot"))?;
             slot.check_bookable(now)?;
-            if slot.remaining == 0 {
+            // Over its live holds, the client gives its oldest back first: that place may be
+            // the very one it asks for again.
+            let live: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT id FROM holds WHERE client_id = ?1 AND state = 'active'
+                     ORDER BY created_ms DESC, id",
+                )?
+                .query_map([&hold.client], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for id in live.iter().skip(hold.limits.per_client as usize - 1) {
+                release_live_hold(tx, id)?;
+            }
+            let remaining: u32 = tx.query_row(
+                "SELECT remaining FROM slots WHERE id = ?1",
+                [&hold.slot_id],
+                |r| r.get(0),
+            )?;
+            if remaining == 0 {
                 return Err(StoreError::SlotTaken {
                     alternatives: alternatives(tx, &slot, now)?,
                 });
             }
-            take_place(tx, slot_id)?;
+            take_place(tx, &hold.slot_id)?;
             let id = format!("hold-{}", random_code(20)?.to_ascii_lowercase());
-            let expires = now + ttl;
+            let expires = now + hold.ttl;
             tx.execute(
-                "INSERT INTO holds (id, slot_id, created_ms, expires_ms, state) VALUES (?1, ?2, ?3, ?4, 'active')",
-                params![id, slot_id, now.timestamp_millis(), expires.timestamp_millis()],
+                "INSERT INTO holds (id, slot_id, created_ms, expires_ms, state, client_id, address_hash)
+                 VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6)",
+                params![
+                    id,
+                    hold.slot_id,
+                    now.timestamp_millis(),
+                    expires.timestamp_millis(),
+                    hold.client,
+                    hold.address
+                ],
             )?;
             let tz = offset(slot.utc_offset_minutes);
             Ok(Hold {
                 id,
-                slot_id: slot_id.to_string(),
+                slot_id: hold.slot_id.clone(),
                 expires_at: millis(expires.timestamp_millis(), tz),
                 server_time: millis(now.timestamp_millis(), tz),
             })
@@ -275,20 +310,21 @@ impl Store for SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let (slot_id, state) = hold.ok_or(StoreError::NotFound("hold"))?;
+            let (_, state) = hold.ok_or(StoreError::NotFound("hold"))?;
             if state == "active" {
-                tx.execute(
-                    "UPDATE holds SET state = 'released' WHERE id = ?1",
-                    [hold_id],
-                )?;
-                give_place_back(tx, &slot_id)?;
+                release_live_hold(tx, hold_id)?;
             }
             Ok(())
         })
     }
 
     fn expire_holds(&self, now: DateTime<Utc>) -> StoreResult<usize> {
-        self.write(|tx| expire_holds(tx, now))
+        self.write(|tx| {
+            // Wrong proofs older than any lock lasts no longer count for anything.
+            tx.prepare_cached("DELETE FROM proof_failures WHERE failed_ms < ?1")?
+                .execute([(now - MAX_PROOF_LOCK).timestamp_millis()])?;
+            expire_holds(tx, now)
+        })
     }
 
     fn stored_response(&self, key: &str) -> StoreResult<Option<StoredResponse>> {
@@ -304,6 +340,7 @@ impl Store for SqliteStore {
             }
             let slot = load_slot_context(tx, &new.slot_id)?.ok_or(StoreError::NotFound("slot"))?;
             slot.check_bookable(now)?;
+            check_booking_rules(tx, new, &slot, now)?;
             // A live hold already took the place. Without one — none given, or it ran out while
             // the booking waited in a phone's outbox — the booking competes for a free place.
             let held = match &new.hold_id {
@@ -323,36 +360,44 @@ impl Store for SqliteStore {
         })
     }
 
-    fn booking_by_code(&self, code: &str) -> StoreResult<Option<OwnedBooking>> {
-        self.read(|conn| load_booking(conn, code))
+    fn prove(&self, proof: &Proof, now: DateTime<Utc>) -> StoreResult<OwnedBooking> {
+        // The refusal is the inner error: the transaction that recorded it commits.
+        self.write(|tx| check_proof(tx, proof, now))?
     }
 
-    fn booking_by_key(&self, key: &str) -> StoreResult<Option<Booking>> {
+    fn booking_by_key(&self, key: &str) -> StoreResult<Option<KeyedBooking>> {
         self.read(|conn| {
-            let code: Option<String> = conn
-                .prepare_cached("SELECT code FROM bookings WHERE idempotency_key = ?1")?
-                .query_row([key], |r| r.get(0))
-                .optional()?;
-            match code {
-                Some(code) => Ok(load_booking(conn, &code)?.map(|b| b.booking)),
-                None => Ok(None),
-            }
+            Ok(conn
+                .prepare_cached("SELECT code, status FROM bookings WHERE idempotency_key = ?1")?
+                .query_row([key], |r| {
+                    Ok(KeyedBooking {
+                        code: r.get(0)?,
+                        status: enum_column(r, 1)?,
+                    })
+                })
+                .optional()?)
         })
     }
 
     fn cancel_booking(
         &self,
-        code: &str,
-        document_last4: &str,
+        proof: &Proof,
+        late: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Booking> {
+        // A refusal after the proof was checked must still record a wrong proof, so the proof
+        // has its own transaction and the cancellation another.
+        let booking = self.prove(proof, now)?.booking;
         self.write(|tx| {
-            let owned = load_booking(tx, code)?
-                .filter(|b| b.document_last4.eq_ignore_ascii_case(document_last4.trim()))
-                .ok_or(StoreError::NotFound("booking"))?;
-            let booking = owned.booking;
-            if booking.status == BookingStatus::Cancelled {
-                return Ok(booking);
+            let current: String = tx.query_row(
+                "SELECT status FROM bookings WHERE code = ?1",
+                [&booking.code],
+                |r| r.get(0),
+            )?;
+            if current == "cancelled" {
+                return Ok(load_booking(tx, &booking.code)?
+                    .ok_or(StoreError::NotFound("booking"))?
+                    .booking);
             }
             if now > booking.cancel_deadline {
                 return Err(StoreError::CancelClosed {
@@ -360,9 +405,17 @@ impl Store for SqliteStore {
                 });
             }
             let cancelled_at = seconds(now.timestamp(), *booking.created_at.offset());
+            let is_late = booking.slot.start.with_timezone(&Utc) - now < late;
             tx.execute(
-                "UPDATE bookings SET status = 'cancelled', cancelled_at = ?2 WHERE code = ?1",
-                params![booking.code, cancelled_at.to_rfc3339()],
+                "UPDATE bookings SET status = 'cancelled', cancelled_at = ?2, cancelled_ts = ?3,
+                     late_cancel = ?4
+                 WHERE code = ?1",
+                params![
+                    booking.code,
+                    cancelled_at.to_rfc3339(),
+                    now.timestamp(),
+                    is_late
+                ],
             )?;
             give_place_back(tx, &booking.slot.slot_id)?;
             Ok(Booking {
@@ -949,6 +1002,195 @@ fn convert_hold(
     }
 }
 
+/// Ends a live hold early and gives its place back.
+fn release_live_hold(tx: &Transaction<'_>, hold_id: &str) -> StoreResult<()> {
+    let slot_id: String = tx.query_row(
+        "UPDATE holds SET state = 'released' WHERE id = ?1 AND state = 'active' RETURNING slot_id",
+        [hold_id],
+        |r| r.get(0),
+    )?;
+    give_place_back(tx, &slot_id)
+}
+
+/// Refuses a hold over the client's or the address's budget, with the seconds until it refills.
+/// Holds given back or turned into bookings cost nothing: a patient who changes their mind is
+/// not slowed down, a script that sits on places is.
+fn check_hold_budget(tx: &Transaction<'_>, hold: &NewHold, now: DateTime<Utc>) -> StoreResult<()> {
+    let now_ms = now.timestamp_millis();
+    let limits = hold.limits;
+    let spent = |column: &str, value: &str| -> StoreResult<(u32, Option<i64>)> {
+        Ok(tx
+            .prepare_cached(&format!(
+                "SELECT COUNT(*), MIN(created_ms) FROM holds
+                 WHERE {column} = ?1 AND created_ms > ?2 AND state IN ('active', 'expired')"
+            ))?
+            .query_row(params![value, now_ms - 60_000], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?)
+    };
+    let refill = |oldest_ms: Option<i64>, window_ms: i64| StoreError::RateLimited {
+        retry_after_seconds: whole_seconds(oldest_ms.unwrap_or(now_ms) + window_ms - now_ms),
+    };
+    for (column, value, limit) in [
+        ("client_id", &hold.client, limits.client_per_minute),
+        ("address_hash", &hold.address, limits.ip_per_minute),
+    ] {
+        let (count, oldest) = spent(column, value)?;
+        if count >= limit {
+            return Err(refill(oldest, 60_000));
+        }
+    }
+    if limits.unconverted_per_hour > 0 {
+        let (count, oldest): (u32, Option<i64>) = tx
+            .prepare_cached(
+                "SELECT COUNT(*), MIN(expires_ms) FROM holds
+                 WHERE (client_id = ?1 OR address_hash = ?2) AND state = 'expired'
+                   AND expires_ms > ?3",
+            )?
+            .query_row(
+                params![hold.client, hold.address, now_ms - 3_600_000],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+        if count >= limits.unconverted_per_hour {
+            return Err(refill(oldest, 3_600_000));
+        }
+    }
+    Ok(())
+}
+
+/// Milliseconds to wait as whole seconds for `Retry-After`, at least one.
+fn whole_seconds(ms: i64) -> u32 {
+    u32::try_from((ms.max(1) + 999) / 1000).unwrap_or(u32::MAX)
+}
+
+// ---- booking rules (实名制) -------------------------------------------------------------------
+
+/// Refuses a booking that one of the deployment's rules forbids for this person or phone,
+/// counting confirmed bookings only.
+fn check_booking_rules(
+    tx: &Transaction<'_>,
+    new: &NewBooking,
+    slot: &SlotContext,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let limits = &new.limits;
+    let now_ts = now.timestamp();
+    let refuse = |rule, limit: u32| StoreError::BookingLimit {
+        rule,
+        limit: Some(limit),
+        until: None,
+    };
+    if limits.late_cancels > 0 {
+        let (count, last): (u32, Option<i64>) = tx
+            .prepare_cached(
+                "SELECT COUNT(*), MAX(cancelled_ts) FROM bookings
+                 WHERE person_hash = ?1 AND late_cancel = 1 AND cancelled_ts > ?2",
+            )?
+            .query_row(
+                params![new.person, (now - LATE_CANCEL_WINDOW).timestamp()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+        let until = last.map(|t| t + limits.cooling_off.num_seconds());
+        if let Some(until) = until.filter(|&u| count >= limits.late_cancels && u > now_ts) {
+            return Err(StoreError::BookingLimit {
+                rule: BookingRule::CoolingOff,
+                limit: Some(limits.late_cancels),
+                until: Some(seconds(until, offset(slot.utc_offset_minutes))),
+            });
+        }
+    }
+    let date = slot.start.date_naive().to_string();
+    let same_day = |column: &str, value: &str| -> StoreResult<u32> {
+        Ok(tx
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM bookings b
+                 JOIN slots sl ON sl.id = b.slot_id JOIN sessions se ON se.id = sl.session_id
+                 WHERE b.person_hash = ?1 AND b.status = 'confirmed' AND se.{column} = ?2
+                   AND se.date = ?3"
+            ))?
+            .query_row(params![new.person, value, date], |r| r.get(0))?)
+    };
+    if limits.per_doctor_day > 0 && same_day("doctor_id", &slot.doctor_id)? >= limits.per_doctor_day
+    {
+        return Err(refuse(BookingRule::DoctorDay, limits.per_doctor_day));
+    }
+    if limits.per_department_day > 0
+        && same_day("department_id", &slot.department_id)? >= limits.per_department_day
+    {
+        return Err(refuse(
+            BookingRule::DepartmentDay,
+            limits.per_department_day,
+        ));
+    }
+    let active = |column: &str, value: &str| -> StoreResult<u32> {
+        Ok(tx
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM bookings b JOIN slots sl ON sl.id = b.slot_id
+                 WHERE b.{column} = ?1 AND b.status = 'confirmed' AND sl.start_ts > ?2"
+            ))?
+            .query_row(params![value, now_ts], |r| r.get(0))?)
+    };
+    if limits.active_per_person > 0
+        && active("person_hash", &new.person)? >= limits.active_per_person
+    {
+        return Err(refuse(
+            BookingRule::ActivePerPerson,
+            limits.active_per_person,
+        ));
+    }
+    if limits.active_per_phone > 0 && active("phone_hash", &new.phone)? >= limits.active_per_phone {
+        return Err(refuse(BookingRule::ActivePerPhone, limits.active_per_phone));
+    }
+    Ok(())
+}
+
+// ---- proofs of ownership --------------------------------------------------------------------
+
+/// The longest a code can stay locked; wrong proofs older than this are pruned.
+const MAX_PROOF_LOCK: Duration = Duration::days(7);
+
+/// The booking the proof owns, or why not (locked, or not found after counting a wrong proof).
+/// The outer result is the transaction's; the inner one is the answer, committed either way.
+fn check_proof(
+    tx: &Transaction<'_>,
+    proof: &Proof,
+    now: DateTime<Utc>,
+) -> StoreResult<StoreResult<OwnedBooking>> {
+    let now_ms = now.timestamp_millis();
+    let policy = proof.policy;
+    let (count, last): (u32, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), MAX(failed_ms) FROM proof_failures WHERE code = ?1 AND failed_ms > ?2",
+        )?
+        .query_row(
+            params![proof.code, now_ms - policy.lock.num_milliseconds()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    if count >= policy.attempts {
+        let until = last.unwrap_or(now_ms) + policy.lock.num_milliseconds();
+        // In UTC whatever the booking's hospital: a known code and an unknown one answer alike.
+        return Ok(Err(StoreError::ProofLocked {
+            until: millis(until, offset(0)),
+            retry_after_seconds: whole_seconds(until - now_ms),
+        }));
+    }
+    let given = proof.document_last4.trim();
+    match load_booking(tx, &proof.code)?
+        .filter(|b| !given.is_empty() && b.document_last4.eq_ignore_ascii_case(given))
+    {
+        Some(owned) => {
+            tx.prepare_cached("DELETE FROM proof_failures WHERE code = ?1")?
+                .execute([&proof.code])?;
+            Ok(Ok(owned))
+        }
+        None => {
+            tx.prepare_cached("INSERT INTO proof_failures (code, failed_ms) VALUES (?1, ?2)")?
+                .execute(params![proof.code, now_ms])?;
+            Ok(Err(StoreError::NotFound("booking")))
+        }
+    }
+}
+
 // ---- bookings -------------------------------------------------------------------------------
 
 fn stored_response(conn: &Connection, key: &str) -> StoreResult<Option<StoredResponse>> {
@@ -1010,9 +1252,10 @@ fn insert_booking(
         "INSERT INTO bookings (code, slot_id, hold_id, status, channel, idempotency_key, fingerprint,
              response_status, response_location, response_body,
              patient_name, document_kind, document_number, document_last4, phone, medical_card,
-             relationship, fee_fen, created_at, created_date, cancel_deadline, cancel_deadline_ts)
+             relationship, fee_fen, created_at, created_date, cancel_deadline, cancel_deadline_ts,
+             person_hash, phone_hash)
          VALUES (?1, ?2, ?3, 'confirmed', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17, ?18, ?19, ?20, ?21)",
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
         code,
@@ -1036,6 +1279,8 @@ fn insert_booking(
         created_at.date_naive().to_string(),
         cancel_deadline.to_rfc3339(),
         cancel_deadline.timestamp(),
+        new.person,
+        new.phone,
     ])?;
     Ok(stored)
 }
@@ -1189,7 +1434,11 @@ mod tests {
             consent: true,
         };
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let policy = crate::rules::Policy::from(&crate::Config::for_data_dir(".").rules);
         NewBooking {
+            person: "person-hash".into(),
+            phone: "phone-hash".into(),
+            limits: policy.bookings,
             idempotency_key: key.into(),
             fingerprint: format!("fingerprint-of-{key}"),
             channel: "direct".into(),
@@ -1244,7 +1493,8 @@ mod tests {
                      idempotency_key, fingerprint, response_status, response_location,
                      response_body, patient_name, document_kind, document_number,
                      document_last4, phone, medical_card, relationship, fee_fen, created_at,
-                     created_date, cancel_deadline, cancel_deadline_ts, cancelled_at
+                     created_date, cancel_deadline, cancel_deadline_ts, cancelled_at,
+                     person_hash, phone_hash, cancelled_ts, late_cancel
                  FROM bookings",
                 [],
             )?;

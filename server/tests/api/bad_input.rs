@@ -32,6 +32,7 @@ async fn malformed_bodies_are_problems_and_write_nothing() {
             s.client
                 .post(s.url(path))
                 .header("Idempotency-Key", "bad-input-key-1")
+                .header("X-Fairslot-Client", "bad-input-client-1")
                 .header("Content-Type", "application/json")
                 .body(body)
                 .send()
@@ -97,12 +98,13 @@ async fn unknown_ids_are_not_found() {
         "/schedules?department=h9-cardio",
         "/schedules?doctor=h9-cardio-1",
         "/schedules?department=h1-cardio&doctor=h1-gastro-1",
-        "/bookings/by-key/never-used-key",
-        "/bookings/by-key/x",
         "/no-such-route",
         "/hospitals/h1/departments/extra/segments",
     ] {
         expect_problem(s.get(path).await, 404, "not-found").await;
+    }
+    for key in ["never-used-key", "x"] {
+        expect_problem(s.by_key(key).await, 404, "not-found").await;
     }
     let unknown_slot = s
         .book(

@@ -107,7 +107,8 @@ async fn a_created_booking_is_complete_and_masked() {
         "Hangzhou West Lake People's Hospital"
     );
     assert_eq!(b["patient"]["name"], "李*");
-    assert_eq!(b["patient"]["document_number"], "1101**********002X");
+    // The start of the document only: its end is the proof that lookup and cancel ask for.
+    assert_eq!(b["patient"]["document_number"], "1101**************");
     assert_eq!(b["patient"]["phone"], "138****5678");
     // Slot start minus the default two-hour cut-off.
     assert_eq!(b["cancel_deadline"], format!("{}T11:30:00+08:00", day(1)));
@@ -157,20 +158,22 @@ async fn booking_needs_a_well_formed_idempotency_key() {
 #[tokio::test]
 async fn by_key_tells_a_client_what_happened_to_its_request() {
     let s = TestServer::start().await;
-    expect_problem(
-        s.get("/bookings/by-key/lost-response-1").await,
-        404,
-        "not-found",
-    )
-    .await;
+    expect_problem(s.by_key("lost-response-1").await, 404, "not-found").await;
     let booking = s
         .book_ok("lost-response-1", &slot("h1-cardio-5", 2, "pm", "1400"))
         .await;
-    let found = s.get("/bookings/by-key/lost-response-1").await;
+    let found = s.by_key("lost-response-1").await;
     assert_eq!(found.status(), StatusCode::OK);
     assert_eq!(found.headers()["cache-control"], "no-store");
     let found: Value = found.json().await.unwrap();
-    assert_eq!(found["code"], booking["code"]);
+    // The code and status only: nothing about the patient for whoever holds the key.
+    assert_eq!(
+        found,
+        json!({ "code": booking["code"], "status": "confirmed" })
+    );
+    // The key is a credential: never in a URL.
+    let in_url = s.get("/bookings/by-key/lost-response-1").await;
+    assert_ne!(in_url.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -265,7 +268,7 @@ async fn the_proof_of_ownership_is_never_taken_from_a_url() {
         .send()
         .await
         .unwrap();
-    expect_problem(queried, 422, "validation").await;
+    expect_problem(queried, 415, "unsupported-media-type").await;
     let read = s.get(&format!("/bookings/{code}/lookup")).await;
     assert_eq!(read.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -1,8 +1,11 @@
 //! A real server on a real database file in a temporary directory, driven over HTTP with a clock
 //! the test controls.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use fairslot_server::clock::ManualClock;
@@ -55,12 +58,52 @@ pub struct TestServer {
     dir: Arc<TempDir>,
 }
 
+/// Switches off every rule and limit meant for strangers on the internet, for tests about
+/// something else that book one patient many times from one address. The rules and limits have
+/// their own tests on a server as deployed ([`TestServer::start_as_deployed`]).
+pub fn without_abuse_limits(config: &mut Config) {
+    let rules = &mut config.rules;
+    rules.per_doctor_day = 0;
+    rules.per_department_day = 0;
+    rules.active_per_person = 0;
+    rules.active_per_phone = 0;
+    rules.late_cancels = 0;
+    rules.client_holds_per_minute = 10_000;
+    rules.ip_holds_per_minute = 100_000;
+    rules.unconverted_holds_per_hour = 0;
+    rules.proof_attempts = 100;
+    config.guard.ip_requests_per_minute = 1_000_000;
+    config.guard.ip_proofs_per_minute = 1_000_000;
+    config.guard.max_connections_per_ip = 100_000;
+}
+
+/// A fresh client token per request: each hold a test takes is some other tab's.
+pub fn client_token() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("test-client-{:08}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 impl TestServer {
+    /// A server for behaviour other than the abuse limits: see [`without_abuse_limits`].
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
 
+    /// [`TestServer::start`], changed by `configure`.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start_as_deployed_with(|config| {
+            without_abuse_limits(config);
+            configure(config);
+        })
+        .await
+    }
+
+    /// A server with the documented defaults of every rule and limit.
+    pub async fn start_as_deployed() -> Self {
+        Self::start_as_deployed_with(|_| {}).await
+    }
+
+    pub async fn start_as_deployed_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = Arc::new(TempDir::new().expect("temp dir"));
         let mut config = Config::for_data_dir(dir.path());
         configure(&mut config);
@@ -111,7 +154,7 @@ impl TestServer {
     }
 
     pub fn database(&self) -> PathBuf {
-        self.dir.path().join("fairslot.sqlite3")
+        self.config.database_path()
     }
 
     /// Runs one query against the database file itself, bypassing the API.
@@ -131,10 +174,28 @@ impl TestServer {
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))
+            .header("X-Fairslot-Client", client_token())
             .json(body)
             .send()
             .await
             .expect("POST")
+    }
+
+    /// Asks whether a booking was made under `key` (the key in the body, never the URL).
+    pub async fn by_key(&self, key: &str) -> Response {
+        self.post("/bookings/by-key", &json!({ "idempotency_key": key }))
+            .await
+    }
+
+    /// A hold taken by the given client.
+    pub async fn hold_as(&self, client: &str, slot_id: &str) -> Response {
+        self.client
+            .post(self.url("/holds"))
+            .header("X-Fairslot-Client", client)
+            .json(&json!({ "slot_id": slot_id }))
+            .send()
+            .await
+            .expect("POST /holds")
     }
 
     pub async fn delete(&self, path: &str) -> Response {
@@ -249,4 +310,94 @@ pub async fn expect_problem(response: Response, status: u16, slug: &str) -> Valu
     );
     assert_eq!(problem["status"], status);
     problem
+}
+
+/// The server binary on a free port, with the documented defaults unless `args` say otherwise.
+pub struct Binary {
+    child: Child,
+    pub base: String,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Binary {
+    pub fn start(args: &[&str]) -> Self {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fairslot-server"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .env_remove("FAIRSLOT_QUIET")
+            .env_remove("FAIRSLOT_FAULTS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server binary starts");
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        let base = first_line
+            .trim()
+            .strip_prefix("Fairslot reference API listening on ")
+            .unwrap_or_else(|| panic!("start line: {first_line:?}"))
+            .to_string();
+        Self {
+            child,
+            base,
+            client: Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub fn address(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    pub async fn hold(&self, client: &str, slot_id: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/holds"))
+            .header("X-Fairslot-Client", client)
+            .json(&json!({ "slot_id": slot_id }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn free_places(&self, doctor: &str, date: &str) -> u64 {
+        let schedule: Value = self
+            .client
+            .get(self.url(&format!("/schedules?doctor={doctor}&from={date}&days=1")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        schedule["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["slots"].as_array().unwrap())
+            .map(|s| s["remaining"].as_u64().unwrap())
+            .sum()
+    }
+
+    /// Stops the server and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        log
+    }
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+mod attacks;
+
 mod bad_input;
 mod bookings;
 mod catalogue;
@@ -12,4 +14,5 @@ mod faults;
 mod holds;
 mod openapi;
 mod privacy;
+mod rules;
 mod serving;

@@ -23,7 +23,7 @@ const SERVED: [&str; 17] = [
     "POST /holds",
     "DELETE /holds/{hold_id}",
     "POST /bookings",
-    "GET /bookings/by-key/{idempotency_key}",
+    "POST /bookings/by-key",
     "POST /bookings/{code}/lookup",
     "POST /bookings/{code}/cancel",
     "GET /channels/stats",
@@ -286,6 +286,7 @@ fn with_body(
         "createHold" => json!({ "slot_id": slot("h1-cardio-4", 1, "am", "0900") }),
         "createBooking" => booking_body(&slot("h1-cardio-4", 1, "am", "0930")),
         "lookupBooking" | "cancelBooking" => json!({ "document_last4": "002X" }),
+        "bookingByKey" => json!({ "idempotency_key": "openapi-key-0001" }),
         other => panic!("no body for {other}"),
     };
     conforms(
@@ -400,6 +401,9 @@ async fn every_documented_operation_answers_as_documented() {
                         },
                         "header" if name == "Idempotency-Key" && case != Case::NoKey => {
                             request = request.header(name, format!("openapi-{op_id}-{case:?}"));
+                        }
+                        "header" if name == "X-Fairslot-Client" => {
+                            request = request.header(name, p["example"].as_str().unwrap());
                         }
                         "header" if name == "X-Fairslot-Channel" => {
                             let channel = if case == Case::BadChannel {

@@ -1,14 +1,11 @@
 //! What leaves the server about a patient: the request log of the real binary, problem details
 //! and headers carry no personal data and no credential.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-
 use chrono::{Duration, Utc};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{booking_body, expect_problem, header};
+use crate::common::{Binary, booking_body, expect_problem, header};
 
 /// Everything a patient typed, and the secrets that go with a booking.
 const PERSONAL: [&str; 6] = [
@@ -22,27 +19,10 @@ const PERSONAL: [&str; 6] = [
 
 #[tokio::test]
 async fn the_request_log_and_error_answers_carry_no_personal_data() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fairslot-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("FAIRSLOT_QUIET")
-        .env_remove("FAIRSLOT_FAULTS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server binary starts");
-    let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let base = first_line
-        .trim()
-        .strip_prefix("Fairslot reference API listening on ")
-        .unwrap_or_else(|| panic!("start line: {first_line:?}"))
-        .to_string();
+    let server = Binary::start(&[]);
+    let base = server.base.clone();
     let api = |path: &str| format!("{base}/api/v1{path}");
-    let client = Client::new();
+    let client = server.client.clone();
     let book = |key: &str, body: &Value| {
         let request = client
             .post(api("/bookings"))
@@ -54,6 +34,10 @@ async fn the_request_log_and_error_answers_carry_no_personal_data() {
         let request = client
             .post(api(&format!("/bookings/{code}/lookup")))
             .json(&json!({ "document_last4": last4 }));
+        async move { request.send().await.unwrap() }
+    };
+    let post = |path: &str, body: &Value| {
+        let request = client.post(api(path)).json(body);
         async move { request.send().await.unwrap() }
     };
     let get = |path: &str| {
@@ -82,7 +66,11 @@ async fn the_request_log_and_error_answers_carry_no_personal_data() {
     // The booking's own path answers no method; the log still names only the route.
     let old_style = get(&format!("/bookings/{code}?document_last4=002X")).await;
     assert_eq!(old_style.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let by_key = get("/bookings/by-key/privacy-key-0001").await;
+    let by_key = post(
+        "/bookings/by-key",
+        &json!({ "idempotency_key": "privacy-key-0001" }),
+    )
+    .await;
     assert_eq!(by_key.status(), StatusCode::OK);
 
     // Refused requests full of personal data: the answers name fields, never values.
@@ -105,15 +93,7 @@ async fn the_request_log_and_error_answers_carry_no_personal_data() {
     let made_up = get("/patients/13812345678?name=李雷").await;
     assert_eq!(made_up.status(), StatusCode::NOT_FOUND);
 
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = server.stop();
 
     assert!(
         log.contains("POST /api/v1/bookings 201")
