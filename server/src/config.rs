@@ -133,8 +133,13 @@ pub struct Rules {
     #[arg(long, env = "FAIRSLOT_IP_HOLDS_PER_MINUTE", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub ip_holds_per_minute: u32,
-    /// A client or IP address whose holds ran out unconverted this many times in an hour is
-    /// slowed down: no new hold until the oldest of them is an hour old (0: never).
+    /// Live holds one IP address may have at once: however many clients a script invents, it
+    /// keeps no more places than this.
+    #[arg(long, env = "FAIRSLOT_IP_LIVE_HOLDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ip_live_holds: u32,
+    /// A client whose holds ran out unconverted this many times in an hour is slowed down: no new
+    /// hold until the oldest of them is an hour old (0: never).
     #[arg(long, env = "FAIRSLOT_UNCONVERTED_HOLDS_PER_HOUR", default_value_t = 6)]
     pub unconverted_holds_per_hour: u32,
     /// Wrong proofs (last four characters of the document) a booking code takes before lookup and

@@ -24,8 +24,9 @@ pub struct HoldLimits {
     pub client_per_minute: u32,
     /// Holds per IP address per minute, released and converted ones not counted.
     pub ip_per_minute: u32,
-    /// Holds that ran out unconverted per client or address per hour before it is slowed down
-    /// (0: never).
+    /// Live holds per IP address.
+    pub ip_live: u32,
+    /// Holds that ran out unconverted per client per hour before it is slowed down (0: never).
     pub unconverted_per_hour: u32,
 }
 
@@ -71,6 +72,7 @@ impl From<&Rules> for Policy {
                 per_client: r.holds_per_client,
                 client_per_minute: r.client_holds_per_minute,
                 ip_per_minute: r.ip_holds_per_minute,
+                ip_live: r.ip_live_holds,
                 unconverted_per_hour: r.unconverted_holds_per_hour,
             },
             bookings: BookingLimits {

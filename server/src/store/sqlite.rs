@@ -1040,17 +1040,26 @@ fn check_hold_budget(tx: &Transaction<'_>, hold: &NewHold, now: DateTime<Utc>) -
             return Err(refill(oldest, 60_000));
         }
     }
+    let (live, first_to_end): (u32, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(expires_ms) FROM holds
+             WHERE address_hash = ?1 AND state = 'active' AND client_id <> ?2",
+        )?
+        .query_row(params![hold.address, hold.client], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    if live >= limits.ip_live {
+        return Err(refill(first_to_end, 0));
+    }
     if limits.unconverted_per_hour > 0 {
         let (count, oldest): (u32, Option<i64>) = tx
             .prepare_cached(
                 "SELECT COUNT(*), MIN(expires_ms) FROM holds
-                 WHERE (client_id = ?1 OR address_hash = ?2) AND state = 'expired'
-                   AND expires_ms > ?3",
+                 WHERE client_id = ?1 AND state = 'expired' AND expires_ms > ?2",
             )?
-            .query_row(
-                params![hold.client, hold.address, now_ms - 3_600_000],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            .query_row(params![hold.client, now_ms - 3_600_000], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         if count >= limits.unconverted_per_hour {
             return Err(refill(oldest, 3_600_000));
         }

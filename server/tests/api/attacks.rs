@@ -64,13 +64,27 @@ async fn a_hold_flood_with_a_new_client_per_hold_is_capped_per_address() {
         }
     }
     let taken = before - server.free_places("h1-cardio-6", &tomorrow()).await;
-    assert_eq!(taken, 30, "30 holds per address per minute");
-    assert_eq!(retry_after.len(), 2);
+    assert_eq!(taken, 20, "20 live holds per address");
+    assert_eq!(retry_after.len(), 12);
+    // Told to come back when the first of them runs out (five minutes).
     assert!(
         retry_after
             .iter()
-            .all(|s| s.parse::<u32>().is_ok_and(|s| (1..=60).contains(&s)))
+            .all(|s| s.parse::<u32>().is_ok_and(|s| (250..=300).contains(&s))),
+        "{retry_after:?}"
     );
+    server.stop();
+}
+
+#[tokio::test]
+async fn holds_per_address_per_minute_are_capped_too() {
+    let server = Binary::start(&["--ip-live-holds", "1000"]);
+    let before = server.free_places("h1-cardio-6", &tomorrow()).await;
+    for (i, slot_id) in morning_slots().iter().cycle().take(32).enumerate() {
+        server.hold(&format!("minute-client-{i:06}"), slot_id).await;
+    }
+    let taken = before - server.free_places("h1-cardio-6", &tomorrow()).await;
+    assert_eq!(taken, 30, "30 holds per address per minute");
     server.stop();
 }
 
@@ -279,7 +293,7 @@ async fn holds_with_forwarded_addresses(server: &Binary) -> u32 {
 async fn forwarded_addresses_count_only_through_a_trusted_proxy() {
     // Untrusted: a client that writes X-Forwarded-For itself is still one address.
     let direct = Binary::start(&[]);
-    assert_eq!(holds_with_forwarded_addresses(&direct).await, 30);
+    assert_eq!(holds_with_forwarded_addresses(&direct).await, 20);
     direct.stop();
     // Behind a trusted proxy (here: loopback), each forwarded client has its own budget.
     let proxied = Binary::start(&["--trusted-proxy", "127.0.0.1/32"]);
