@@ -2,6 +2,7 @@ import { defineConfig, devices } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SERVER_ARGS } from './harness';
 
 // The real reference server serves the built app (dist/) and the API on one loopback port, with a
 // fresh database for every run. scripts/test.sh picks a free port; a fixed fallback serves local runs.
@@ -81,7 +82,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `${server} --listen 127.0.0.1:${port} --data-dir ${dataDir} --static-dir ${join(root, 'dist')} --fault-control --quiet`,
+    command: [server, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', join(root, 'dist'), '--fault-control', '--quiet', ...SERVER_ARGS.map((a) => `'${a}'`)].join(' '),
     url: `${baseURL}/api/v1/health`,
     reuseExistingServer: false,
     timeout: 60_000,
