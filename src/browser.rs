@@ -189,6 +189,59 @@ pub fn new_idempotency_key() -> String {
         })
 }
 
+const CLIENT_KEY: &str = "fairslot.client";
+
+/// The token this tab's requests carry in `X-Fairslot-Client`: holds are counted per client, so
+/// one script cannot take every place. Random, never derived from the device or the person; kept
+/// for the tab in session storage, so a reload stays the same client and its hold stays its
+/// own. `memory_only` (a kiosk) keeps it in the page only: the reset's reload makes the next
+/// patient a new client.
+pub fn client_token(memory_only: bool) -> String {
+    let storage = (!memory_only).then(session_storage).flatten();
+    if let Some(kept) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(CLIENT_KEY).ok().flatten())
+        .filter(|t| is_client_token(t))
+    {
+        return kept;
+    }
+    let token = hex(&random_bytes::<16>());
+    if let Some(s) = storage {
+        let _ = s.set_item(CLIENT_KEY, &token);
+    }
+    token
+}
+
+/// Whether `s` is a client token the server takes: 16–64 of `A-Z a-z 0-9 - _`.
+pub fn is_client_token(s: &str) -> bool {
+    fairslot_core::CLIENT_TOKEN_LEN.contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Bytes from the browser's CSPRNG; Math.random only where a browser has no `crypto` at all.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
+
 /// Moves keyboard focus to an element by id, e.g. the first field to correct.
 pub fn focus(id: &str) {
     use wasm_bindgen::JsCast;
@@ -386,4 +439,28 @@ pub fn content_height() -> u32 {
         .and_then(|w| w.document())
         .and_then(|d| d.body())
         .map_or(0, |b| b.offset_height().max(0) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_tokens_are_what_the_server_takes() {
+        let token = hex(&[
+            0x00, 0x9f, 0xa5, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+        ]);
+        assert_eq!(token, "009fa5ff0102030405060708090a0b0c");
+        assert!(is_client_token(&token));
+        for bad in [
+            "",
+            "short",
+            "a b c d e f g h i j",
+            &"x".repeat(65),
+            "ééééééééééééééééé",
+        ] {
+            assert!(!is_client_token(bad), "{bad}");
+        }
+        assert!(is_client_token(&"x".repeat(64)) && is_client_token("abc-DEF_0123456789"));
+    }
 }

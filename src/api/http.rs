@@ -1,7 +1,7 @@
 //! HTTP transport shared by the adapters: channel header, timeouts, endpoint failover, and turning
 //! whatever comes back into either the promised type or an [`ApiError`].
 
-use fairslot_core::{CHANNEL_HEADER, IDEMPOTENCY_HEADER, Problem};
+use fairslot_core::{CHANNEL_HEADER, CLIENT_HEADER, IDEMPOTENCY_HEADER, Problem, ProblemKind};
 use gloo_net::http::{Method, RequestBuilder};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -31,8 +31,13 @@ pub struct Outgoing<'a> {
 /// The wire conventions of the API behind the endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialect {
-    /// Fairslot's JSON API: the channel travels in a header, errors are problem details.
-    Native { channel: String },
+    /// Fairslot's JSON API: the channel and the client token travel in headers, errors are
+    /// problem details.
+    Native {
+        channel: String,
+        /// This tab's (or this kiosk patient's) random token, which holds are counted against.
+        client: String,
+    },
     /// FHIR R4: `application/fhir+json`, and no header a FHIR server's CORS policy would refuse.
     Fhir,
 }
@@ -222,9 +227,10 @@ impl Transport {
                 .method(req.method.clone())
                 .abort_signal(Some(&signal));
             let content_type = match &self.dialect {
-                Dialect::Native { channel } => {
+                Dialect::Native { channel, client } => {
                     builder = builder
                         .header(CHANNEL_HEADER, channel)
+                        .header(CLIENT_HEADER, client)
                         .header("Accept", "application/json, application/problem+json");
                     "application/json"
                 }

@@ -131,8 +131,12 @@ pub fn from_config(config: &Config) -> Api {
     let urls = config.base_urls.clone();
     match config.adapter {
         AdapterKind::Native => {
+            // A kiosk keeps its token in memory: each patient, after the reset's reload, is a
+            // new client.
+            let kiosk = matches!(config.mode, fairslot_core::config::Mode::Kiosk { .. });
             let dialect = Dialect::Native {
                 channel: config.channel.clone(),
+                client: crate::browser::client_token(kiosk),
             };
             Arc::new(deferred::Deferred::native(NativeApi::new(Transport::new(
                 urls, dialect, timeout,
