@@ -16,7 +16,10 @@ pub struct BookingRecord {
     pub code: String,
     pub status: BookingStatus,
     pub slot: SlotSummary,
-    pub cancel_deadline: DateTime<FixedOffset>,
+    /// Cancelling is possible until this instant; unknown for a booking the device learnt of by
+    /// its idempotency key alone, without the proof to read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_deadline: Option<DateTime<FixedOffset>>,
 }
 
 impl From<&Booking> for BookingRecord {
@@ -25,7 +28,7 @@ impl From<&Booking> for BookingRecord {
             code: b.code.clone(),
             status: b.status,
             slot: b.slot.clone(),
-            cancel_deadline: b.cancel_deadline,
+            cancel_deadline: Some(b.cancel_deadline),
         }
     }
 }
@@ -67,7 +70,7 @@ mod tests {
                 doctor_name: Text::new("医生", "Doctor"),
                 fee_fen: Some(100),
             },
-            cancel_deadline: at,
+            cancel_deadline: Some(at),
         }
     }
 

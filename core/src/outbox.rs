@@ -26,7 +26,7 @@
 //!   5xx and 429 keep it queued, with capped exponential backoff and full jitter
 //!   ([`crate::retry`]), never earlier than the server's `Retry-After`.
 //! - **After a timeout or a lost answer it asks before it sends.** The first request may have been
-//!   committed with its answer lost on the way back, so the next exchange is `GET by-key`. A 404
+//!   committed with its answer lost on the way back, so the next exchange is a by-key lookup. A 404
 //!   there proves nothing while a request could still be in flight, but it does make sending again
 //!   safe: the server is idempotent, so the same key can never become a second booking. It is
 //!   therefore "send again with the same key", never "rejected".
@@ -45,7 +45,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::contract::{Booking, BookingRequest, Problem, ProblemKind, SlotSummary};
+use crate::contract::{BookingRequest, Problem, ProblemKind, SlotSummary};
 use crate::history::BookingRecord;
 use crate::retry::{NextTry, RetryAfter, RetryPolicy, Tries, add};
 
@@ -116,7 +116,7 @@ impl fmt::Debug for IdempotencyKey {
 pub enum Step {
     /// `POST /bookings` with the stored request and key.
     Send,
-    /// `GET /bookings/by-key/{key}`: did an earlier send get through?
+    /// `POST /bookings/by-key` with the key: did an earlier send get through?
     AskByKey,
 }
 
@@ -261,13 +261,14 @@ pub enum Expiry {
 
 /// An HTTP result as the app maps it for the intent.
 ///
-/// Map `POST /bookings` 2xx and `GET by-key` 200 to `Booked`; a problem-details refusal to
-/// `Refused`; `GET by-key` 404 to `NotFoundByKey`; 5xx and 429 to `Transient` with their parsed
+/// Map `POST /bookings` 2xx and a by-key 200 to `Booked` (with the record of the booking: from
+/// the booking itself, or from its code and the intent's slot when the device no longer holds the
+/// proof to read it); a problem-details refusal to `Refused`; a by-key 404 to `NotFoundByKey`; 5xx and 429 to `Transient` with their parsed
 /// `Retry-After`; the app's own timer to `TimedOut`; a network error or a body that cannot be read
 /// to `Lost`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Booked(Box<Booking>),
+    Booked(Box<BookingRecord>),
     Refused(Problem),
     NotFoundByKey,
     Transient { retry_after: Option<RetryAfter> },
@@ -283,8 +284,13 @@ pub enum Action {
         key: IdempotencyKey,
         request: BookingRequest,
     },
-    /// Ask whether a booking exists under this key, then call [`Intent::on_sent`].
-    AskByKey { key: IdempotencyKey },
+    /// Ask whether a booking exists under this key, then call [`Intent::on_sent`]. The server
+    /// answers by key with the booking's code only; `document_last4`, the proof a lookup by code
+    /// asks for, is what the device still holds of the patient to read the rest.
+    AskByKey {
+        key: IdempotencyKey,
+        document_last4: String,
+    },
     /// Nothing to do before `until`; poll again then (or on an event).
     Wait { until: DateTime<Utc> },
 }
@@ -297,7 +303,10 @@ impl fmt::Debug for Action {
                 .field("key", key)
                 .field("slot_id", &request.slot_id)
                 .finish_non_exhaustive(),
-            Self::AskByKey { key } => f.debug_struct("AskByKey").field("key", key).finish(),
+            Self::AskByKey { key, .. } => f
+                .debug_struct("AskByKey")
+                .field("key", key)
+                .finish_non_exhaustive(),
             Self::Wait { until } => f.debug_struct("Wait").field("until", until).finish(),
         }
     }
@@ -457,6 +466,9 @@ impl Intent {
                 },
                 Step::AskByKey => Action::AskByKey {
                     key: self.key.clone(),
+                    document_last4: crate::identity::last4(
+                        &pending.request.patient.document_number,
+                    ),
                 },
             }),
             State::Queued { due, .. } => Some(Action::Wait {
@@ -509,9 +521,7 @@ impl Intent {
             (settled @ (State::Confirmed { .. } | State::Rejected { .. }), _) => {
                 Move::Stay(settled, Ignored::Settled)
             }
-            (_, Outcome::Booked(booking)) => Move::To(State::Confirmed {
-                booking: BookingRecord::from(&*booking),
-            }),
+            (_, Outcome::Booked(booking)) => Move::To(State::Confirmed { booking: *booking }),
             (State::Sending { pending, step, .. }, outcome) => {
                 Move::To(answer(&policy, pending, step, outcome, now, jitter))
             }
@@ -801,9 +811,7 @@ fn answer(
         }
     };
     match outcome {
-        Outcome::Booked(booking) => State::Confirmed {
-            booking: BookingRecord::from(&*booking),
-        },
+        Outcome::Booked(booking) => State::Confirmed { booking: *booking },
         Outcome::Refused(problem) => match (step, verdict(&problem)) {
             (_, Verdict::Busy) => {
                 pending.not_before = None;
@@ -848,7 +856,8 @@ fn answer(
 mod tests {
     use super::*;
     use crate::contract::{
-        BookingStatus, DocumentKind, MaskedPatient, PatientInput, Period, Relationship, Text,
+        Booking, BookingStatus, DocumentKind, MaskedPatient, PatientInput, Period, Relationship,
+        Text,
     };
 
     const NAME: &str = "李雷";
@@ -936,8 +945,16 @@ mod tests {
         }
     }
 
+    /// The question by key, with the proof the pending request holds.
+    fn ask() -> Action {
+        Action::AskByKey {
+            key: key(),
+            document_last4: "002X".into(),
+        }
+    }
+
     fn booked() -> Outcome {
-        Outcome::Booked(Box::new(booking()))
+        Outcome::Booked(Box::new(BookingRecord::from(&booking())))
     }
 
     fn problem(kind: ProblemKind) -> Problem {
@@ -1247,7 +1264,7 @@ mod tests {
             key: key(),
             request: request(),
         };
-        let ask = Action::AskByKey { key: key() };
+        let ask = ask();
 
         // First send: the app's timer fires before any answer.
         assert_eq!(i.poll(now), Some(send.clone()));
@@ -1423,7 +1440,7 @@ mod tests {
         let mut i = in_state("s-send");
         let mut reloaded = Intent::from_json(&i.to_json()).unwrap();
         reloaded.on_reload(now).unwrap();
-        assert_eq!(reloaded.poll(now), Some(Action::AskByKey { key: key() }));
+        assert_eq!(reloaded.poll(now), Some(ask()));
         // The old page's answer can never reach the new one; if the app nonetheless hands one in
         // late, a failure is ignored and a booking still counts.
         assert_eq!(
@@ -1483,7 +1500,7 @@ mod tests {
         let tries = i.state().pending().unwrap().tries();
         assert_eq!((tries.failures(), tries.since()), (0, now));
         // It resumes where it stopped: asking, not sending.
-        assert_eq!(i.poll(now), Some(Action::AskByKey { key: key() }));
+        assert_eq!(i.poll(now), Some(ask()));
 
         run(&mut i, &mut now, transient());
         assert!(matches!(
@@ -1548,11 +1565,7 @@ mod tests {
         // deadline is cut to it, so the app wakes to expire it.
         let late = slot_start() - secs(1);
         i.on_reload(late).unwrap();
-        assert_eq!(
-            i.poll(late),
-            Some(Action::AskByKey { key: key() }),
-            "due before the deadline"
-        );
+        assert_eq!(i.poll(late), Some(ask()), "due before the deadline");
         i.on_sent(late).unwrap();
         i.on_outcome(Outcome::Lost, late, 0.999).unwrap();
         assert_eq!(
@@ -1838,7 +1851,10 @@ mod tests {
                                 assert_eq!((k, r), (&key(), &request()));
                                 assert!(!unclear, "resent without asking first");
                             }
-                            Action::AskByKey { key: k } => assert_eq!(k, &key()),
+                            Action::AskByKey {
+                                key: k,
+                                document_last4,
+                            } => assert_eq!((k, document_last4.as_str()), (&key(), "002X")),
                             Action::Wait { until } => assert!(*until > now),
                         }
                         if !matches!(action, Action::Wait { .. }) {

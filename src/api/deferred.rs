@@ -15,7 +15,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::{
-    Api, ApiError, ApiFuture, BookingApi, Dialect, FhirApi, NativeApi, ScheduleTarget, Transport,
+    Api, ApiError, ApiFuture, BookingApi, Dialect, FhirApi, KeyedAnswer, NativeApi, ScheduleTarget,
+    Transport,
 };
 use crate::parts::PartMissing;
 
@@ -122,9 +123,19 @@ impl BookingApi for Deferred {
     fn book(&self, request: BookingRequest, idempotency_key: String) -> ApiFuture<'_, Booking> {
         Box::pin(async move { self.api().await?.book(request, idempotency_key).await })
     }
-    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking> {
+    fn booking_by_key(
+        &self,
+        idempotency_key: &str,
+        document_last4: Option<&str>,
+    ) -> ApiFuture<'_, KeyedAnswer> {
         let key = idempotency_key.to_owned();
-        Box::pin(async move { self.api().await?.booking_by_key(&key).await })
+        let proof = document_last4.map(str::to_owned);
+        Box::pin(async move {
+            self.api()
+                .await?
+                .booking_by_key(&key, proof.as_deref())
+                .await
+        })
     }
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
         let (code, last4) = (code.to_owned(), document_last4.to_owned());

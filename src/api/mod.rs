@@ -8,11 +8,13 @@ mod fhir;
 mod http;
 mod native;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use fairslot_core::config::{AdapterKind, Config};
+use fairslot_core::retry::RetryAfter;
+use fairslot_core::time::{at_hospital, hhmm};
 use fairslot_core::{
-    Booking, BookingRequest, DepartmentTree, DoctorList, Hold, HospitalList, Problem, ProblemKind,
-    Schedule,
+    Booking, BookingRequest, BookingRule, DepartmentTree, DoctorList, Hold, HospitalList,
+    KeyedBooking, Problem, ProblemKind, Schedule,
 };
 use leptos::prelude::*;
 use std::future::Future;
@@ -66,14 +68,30 @@ pub trait BookingApi: Send + Sync {
     fn release_hold(&self, hold_id: &str) -> ApiFuture<'_, ()>;
     /// Creates a booking; the same key always yields the same booking.
     fn book(&self, request: BookingRequest, idempotency_key: String) -> ApiFuture<'_, Booking>;
-    /// The booking made under a key, for a client that lost the answer.
-    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking>;
+    /// The booking made under a key, for a client that lost the answer. `document_last4` is the
+    /// proof a lookup by code asks for, when the device still holds the patient's request: a
+    /// backend that answers by key with the code alone reads the rest with it.
+    fn booking_by_key(
+        &self,
+        idempotency_key: &str,
+        document_last4: Option<&str>,
+    ) -> ApiFuture<'_, KeyedAnswer>;
     /// A booking by its code, proven by the last four characters of the document.
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
     /// The body of a public read by its path, straight from the network: how the read cache
     /// refreshes what it showed from the device.
     fn read_raw(&self, path: &str) -> ApiFuture<'_, String>;
+}
+
+/// What a backend knows of the booking made under an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyedAnswer {
+    /// The booking in full, as a lookup shows it.
+    Booking(Box<Booking>),
+    /// Its code and status only: the proof to read the rest was not at hand, or reading it
+    /// failed. The booking exists all the same.
+    Code(KeyedBooking),
 }
 
 /// The configured backend, shared by every view.

@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 use fairslot_core::{
     Booking, BookingRequest, CancelRequest, DepartmentTree, DoctorList, Hold, HoldRequest,
-    HospitalList, LookupRequest, Schedule, encode_component as enc,
+    HospitalList, KeyLookupRequest, KeyedBooking, LookupRequest, Schedule, encode_component as enc,
 };
 
-use super::{ApiFuture, BookingApi, ScheduleTarget, Transport};
+use super::{ApiFuture, BookingApi, KeyedAnswer, ScheduleTarget, Transport};
 
 /// The native API holds a slot while the patient fills in the form.
 pub const HOLDS: bool = true;
@@ -85,9 +85,26 @@ impl BookingApi for NativeApi {
         })
     }
 
-    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking> {
-        let path = format!("/bookings/by-key/{}", enc(idempotency_key));
-        Box::pin(async move { self.transport.get(&path).await })
+    fn booking_by_key(
+        &self,
+        idempotency_key: &str,
+        document_last4: Option<&str>,
+    ) -> ApiFuture<'_, KeyedAnswer> {
+        // The key is a credential of this device: it goes in a body, never in a URL.
+        let body = KeyLookupRequest {
+            idempotency_key: idempotency_key.to_string(),
+        };
+        let proof = document_last4.map(str::to_string);
+        Box::pin(async move {
+            let keyed: KeyedBooking = self.transport.post("/bookings/by-key", &body, None).await?;
+            Ok(match proof {
+                Some(proof) => {
+                    let found = self.lookup(&keyed.code, &proof).await;
+                    read_in_full(keyed, found)
+                }
+                None => KeyedAnswer::Code(keyed),
+            })
+        })
     }
 
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
@@ -117,6 +134,16 @@ impl BookingApi for NativeApi {
                 super::http::interpret::<serde::de::IgnoredAny>(raw).map(|_| String::new())
             }
         })
+    }
+}
+
+/// The booking found by key, read in full by its code where the lookup worked. Whatever the
+/// lookup says (a network gone again, a code locked by someone guessing at it), the booking
+/// exists: it is answered with its code rather than as a failure, so it is never lost.
+pub fn read_in_full(keyed: KeyedBooking, lookup: Result<Booking, super::ApiError>) -> KeyedAnswer {
+    match lookup {
+        Ok(booking) if booking.code == keyed.code => KeyedAnswer::Booking(Box::new(booking)),
+        _ => KeyedAnswer::Code(keyed),
     }
 }
 

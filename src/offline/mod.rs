@@ -24,7 +24,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, KeyedAnswer};
 use crate::booking::Draft;
 use crate::browser;
 use crate::parts::PartMissing;
@@ -294,9 +294,10 @@ impl Engine for Runtime {
 
     fn check_again(&self, key: String) -> LocalFuture<'_, Result<bool, ApiError>> {
         Box::pin(async move {
-            match self.api.booking_by_key(&key).await {
-                Ok(booking) => {
-                    self.settle_booked(&key, booking).await;
+            // Asked after the intent settled: its request, and the proof in it, are gone.
+            match self.api.booking_by_key(&key, None).await {
+                Ok(found) => {
+                    self.settle_booked(&key, found).await;
                     Ok(true)
                 }
                 Err(ApiError::Problem(p)) if p.status == 404 => Ok(false),
@@ -529,8 +530,8 @@ impl Runtime {
             return;
         }
         // Found nothing, or could not ask: the status says so and offers to check again.
-        if let Ok(booking) = self.api.booking_by_key(key).await {
-            self.settle_booked(key, booking).await;
+        if let Ok(found) = self.api.booking_by_key(key, None).await {
+            self.settle_booked(key, found).await;
         }
         self.checked.borrow_mut().push(key.to_string());
     }
@@ -570,15 +571,21 @@ impl Runtime {
             Some(Action::Wait { until }) => return Next::WaitUntil(until),
             Some(Action::Send { key, request }) => {
                 self.published().await;
-                self.api.book(request, key.as_str().to_string()).await
+                let booked = self.api.book(request, key.as_str().to_string()).await;
+                booked.map(|b| KeyedAnswer::Booking(Box::new(b)))
             }
-            Some(Action::AskByKey { key }) => {
+            Some(Action::AskByKey {
+                key,
+                document_last4,
+            }) => {
                 self.published().await;
-                self.api.booking_by_key(key.as_str()).await
+                self.api
+                    .booking_by_key(key.as_str(), Some(&document_last4))
+                    .await
             }
         };
         match result {
-            Ok(booking) => self.settle_booked(key, booking).await,
+            Ok(found) => self.settle_booked(key, found).await,
             Err(e) => {
                 let now = browser::now_utc();
                 let outcome = outcome_of(Err(e), now);
@@ -591,15 +598,35 @@ impl Runtime {
         Next::Again
     }
 
-    /// A booking exists under `key`: record it on the device and settle the intent.
-    async fn settle_booked(&self, key: &str, booking: Booking) {
-        browser::remember_booking(BookingRecord::from(&booking));
+    /// A booking exists under `key`: record it on the device and settle the intent. Known by its
+    /// code alone, it is recorded with the slot the patient confirmed: never lost, never booked
+    /// twice for want of the rest.
+    async fn settle_booked(&self, key: &str, found: KeyedAnswer) {
+        let record = match found {
+            KeyedAnswer::Booking(booking) => {
+                // The masked patient is shown on this tab's ticket; it is never stored.
+                let record = BookingRecord::from(&*booking);
+                self.draft.last_booking.set(Some(*booking));
+                record
+            }
+            KeyedAnswer::Code(keyed) => {
+                let stored = self.store.get(key).await.ok().flatten();
+                let Some(intent) = stored.and_then(|json| Intent::from_json(&json).ok()) else {
+                    return;
+                };
+                BookingRecord {
+                    code: keyed.code,
+                    status: keyed.status,
+                    slot: intent.slot().clone(),
+                    cancel_deadline: None,
+                }
+            }
+        };
+        browser::remember_booking(record.clone());
         reads::forget_schedules();
-        // The masked patient is shown on this tab's ticket; it is never stored.
-        self.draft.last_booking.set(Some(booking.clone()));
         let now = browser::now_utc();
         let booked = |i: &mut Intent| {
-            i.on_outcome(Outcome::Booked(Box::new(booking)), now, 0.0)
+            i.on_outcome(Outcome::Booked(Box::new(record)), now, 0.0)
                 .is_ok()
         };
         apply(&self.store, key, Box::new(booked)).await;
@@ -633,12 +660,13 @@ enum Next {
 /// What an adapter's answer means for an intent.
 pub fn outcome_of(result: Result<Booking, ApiError>, received_at: DateTime<Utc>) -> Outcome {
     match result {
-        Ok(booking) => Outcome::Booked(Box::new(booking)),
+        Ok(booking) => Outcome::Booked(Box::new(BookingRecord::from(&booking))),
         Err(ApiError::Problem(p)) => Outcome::Refused(*p),
+        // 408: the request did not arrive in full, so it was never acted on.
         Err(ApiError::Server {
             status,
             retry_after,
-        }) if status >= 500 || status == 429 => Outcome::Transient {
+        }) if status >= 500 || status == 429 || status == 408 => Outcome::Transient {
             retry_after: retry_after.and_then(|v| RetryAfter::parse(&v, received_at).ok()),
         },
         Err(ApiError::Server { status: 404, .. }) => Outcome::NotFoundByKey,
@@ -650,6 +678,7 @@ pub fn outcome_of(result: Result<Booking, ApiError>, received_at: DateTime<Utc>)
             detail: None,
             errors: Vec::new(),
             alternatives: Vec::new(),
+            ..Default::default()
         }),
         // Nothing went out: tried again later, with no need to ask the server about it.
         Err(ApiError::NotSent) => Outcome::Transient { retry_after: None },
@@ -695,6 +724,8 @@ mod tests {
         );
         // A Retry-After that cannot be read falls back to the client's own backoff.
         assert_eq!(server(502, Some("soon")), transient(None));
+        // A request that did not arrive in time was not acted on: tried again like an outage.
+        assert_eq!(server(408, None), transient(None));
     }
 
     #[test]

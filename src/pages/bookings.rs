@@ -26,10 +26,17 @@ fn when(record: &BookingRecord) -> String {
     )
 }
 
-fn deadline(record: &BookingRecord) -> String {
-    let offset = record.slot.start.offset().local_minus_utc() / 60;
-    let at = fairslot_core::time::at_hospital(record.cancel_deadline, offset);
-    format!("{} {}", at.date_naive(), hhmm(at, offset))
+/// When cancelling closes, in the hospital's time; unknown for a booking the device learnt of by
+/// its code alone.
+fn deadline(record: &BookingRecord) -> Option<String> {
+    let offset = offset_of(record);
+    let at = fairslot_core::time::at_hospital(record.cancel_deadline?, offset);
+    Some(format!("{} {}", at.date_naive(), hhmm(at, offset)))
+}
+
+/// The hospital's UTC offset in minutes, as the slot's times carry it.
+fn offset_of(record: &BookingRecord) -> i32 {
+    record.slot.start.offset().local_minus_utc() / 60
 }
 
 /// The doctor's schedule, where a patient picks a new slot to rebook.
@@ -91,7 +98,8 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
                 },
                 channel: String::new(),
                 created_at: record.slot.start,
-                cancel_deadline: record.cancel_deadline,
+                // The calendar file does not say when cancelling closes.
+                cancel_deadline: record.cancel_deadline.unwrap_or(record.slot.start),
                 cancelled_at: None,
             };
             let ics =
@@ -132,8 +140,8 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
                 <p>{move || i18n.fmt(Msg::FeeAtHospital, format_fee(fee))}</p>
             })}
             <p>{i18n.t(Msg::WhatToBring)}</p>
-            {(!cancelled).then(|| {
-                view! { <p class="ticket-deadline">{move || i18n.fmt(Msg::CancelUntil, cancel_until.clone())}</p> }
+            {cancel_until.filter(|_| !cancelled).map(|until| {
+                view! { <p class="ticket-deadline">{move || i18n.fmt(Msg::CancelUntil, until.clone())}</p> }
             })}
         </article>
         <div class="actions no-print">

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::http::{Outgoing, RawResponse};
-use super::{ApiError, ApiFuture, BookingApi, ScheduleTarget, Transport};
+use super::{ApiError, ApiFuture, BookingApi, KeyedAnswer, ScheduleTarget, Transport};
 use crate::offline::reads;
 
 mod booking;
@@ -666,11 +666,19 @@ impl BookingApi for FhirApi {
         Box::pin(self.book_once(request, idempotency_key))
     }
 
-    fn booking_by_key(&self, idempotency_key: &str) -> ApiFuture<'_, Booking> {
+    /// A FHIR server answers by key with the Appointment itself: the proof is not needed.
+    fn booking_by_key(
+        &self,
+        idempotency_key: &str,
+        _document_last4: Option<&str>,
+    ) -> ApiFuture<'_, KeyedAnswer> {
         let key = idempotency_key.to_string();
         Box::pin(async move {
             match self.find_by_key(&key).await? {
-                Some(appointment) => self.booking_of(appointment, None).await,
+                Some(appointment) => self
+                    .booking_of(appointment, None)
+                    .await
+                    .map(|b| KeyedAnswer::Booking(Box::new(b))),
                 None => Err(not_found()),
             }
         })
