@@ -386,6 +386,12 @@ pub fn register_service_worker() {
     }
 }
 
+/// The device's own UTC offset in minutes (east positive), for a time that belongs to no
+/// hospital, such as when a locked booking code may be tried again.
+pub fn device_offset_minutes() -> i32 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
+}
+
 /// `HH:MM` of an instant on the device's own clock, for "as of" labels of data kept on the device.
 pub fn local_hhmm(at: DateTime<Utc>) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(

@@ -296,7 +296,18 @@ pub struct RawResponse {
 impl RawResponse {
     /// An answer that says "not now" rather than "no": another endpoint or a later try may work.
     pub fn is_outage(&self) -> bool {
-        self.status >= 500 || self.status == 429
+        self.status >= 500 || self.status == 429 && self.problem().is_none()
+    }
+
+    /// A 429 that is a refusal, not a "not now" to the whole service: a booking code locked
+    /// after too many wrong proofs. Asking another endpoint or retrying soon changes nothing,
+    /// and the patient needs to know until when.
+    fn problem(&self) -> Option<Problem> {
+        let problem = self
+            .content_type
+            .contains("json")
+            .then(|| serde_json::from_str::<Problem>(&self.body).ok())??;
+        (problem.kind() == Some(ProblemKind::ProofLocked)).then_some(problem)
     }
 }
 
@@ -308,6 +319,9 @@ pub fn interpret<T: DeserializeOwned>(raw: RawResponse) -> Result<T, ApiError> {
     }
     // "Not now" answers are told apart from refusals whatever their body says, and keep the
     // server's Retry-After for whoever schedules the next try.
+    if let Some(problem) = raw.problem() {
+        return Err(ApiError::Problem(Box::new(problem)));
+    }
     if raw.is_outage() {
         return Err(ApiError::Server {
             status: raw.status,
@@ -371,6 +385,34 @@ mod tests {
         ] {
             assert_eq!(t.relative(elsewhere), None, "{elsewhere}");
         }
+    }
+
+    #[test]
+    fn a_locked_booking_code_is_a_refusal_with_its_end_not_an_outage() {
+        let body = r#"{"type":"urn:fairslot:problem:proof-locked","title":"Locked","status":429,"until":"2026-11-23T08:45:00+08:00"}"#;
+        let mut r = raw(429, "application/problem+json", body);
+        r.retry_after = Some("600".into());
+        assert!(!r.is_outage());
+        match interpret::<HospitalList>(r) {
+            Err(ApiError::Problem(p)) => {
+                assert_eq!(p.kind(), Some(ProblemKind::ProofLocked));
+                assert_eq!(p.until.unwrap().to_rfc3339(), "2026-11-23T08:45:00+08:00");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A rate limit stays "not now", with its Retry-After.
+        let body =
+            r#"{"type":"urn:fairslot:problem:rate-limited","title":"Slow down","status":429}"#;
+        let mut r = raw(429, "application/problem+json", body);
+        r.retry_after = Some("12".into());
+        assert!(r.is_outage());
+        assert_eq!(
+            interpret::<HospitalList>(r).unwrap_err(),
+            ApiError::Server {
+                status: 429,
+                retry_after: Some("12".into())
+            }
+        );
     }
 
     #[test]

@@ -125,21 +125,105 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// What to tell the patient.
+    /// What to tell the patient, without the figure or time some refusals name (see
+    /// [`ApiError::advice`]).
     pub fn message(&self) -> Msg {
         match self {
             Self::Network | Self::NotSent => Msg::ErrNetwork,
             Self::Timeout => Msg::ErrTimeout,
             Self::Server { status: 429, .. } => Msg::ErrRateLimited,
+            Self::Server { status: 408, .. } => Msg::ErrRequestTimeout,
+            Self::Server { status: 415, .. } => Msg::ErrMediaType,
             Self::Server { .. } => Msg::ErrUnavailable,
             Self::BadData(_) => Msg::ErrBadData,
             Self::Problem(p) => match p.kind() {
                 Some(ProblemKind::NotFound) => Msg::ErrNotFound,
                 Some(ProblemKind::RateLimited) => Msg::ErrRateLimited,
                 Some(ProblemKind::Unavailable | ProblemKind::Internal) => Msg::ErrUnavailable,
+                Some(ProblemKind::BookingLimit) => Msg::LimitOther,
+                Some(ProblemKind::ProofLocked) => Msg::ProofLockedLater,
+                Some(ProblemKind::UnsupportedMediaType) => Msg::ErrMediaType,
+                Some(ProblemKind::RequestTimeout) => Msg::ErrRequestTimeout,
                 _ => Msg::ErrRequest,
             },
         }
+    }
+
+    /// What to tell the patient, with the rule's number, the end of a lock or the wait a refusal
+    /// names. Times are shown at `offset_minutes` (the hospital's, where there is one); `now` is
+    /// when the answer came.
+    pub fn advice(&self, now: DateTime<Utc>, offset_minutes: i32) -> Advice {
+        match self {
+            Self::Server {
+                status: 429,
+                retry_after: Some(wait),
+            } => match RetryAfter::parse(wait, now) {
+                Ok(r) => {
+                    let seconds = (r.not_before(now) - now).num_seconds().max(1);
+                    Advice::with(Msg::ErrRateLimitedWait, seconds)
+                }
+                Err(_) => Msg::ErrRateLimited.into(),
+            },
+            Self::Problem(p) => problem_advice(p, now, offset_minutes),
+            other => other.message().into(),
+        }
+    }
+}
+
+/// A refusal in words: which booking rule applies and what the patient can do about it, or until
+/// when a booking code stays locked.
+fn problem_advice(p: &Problem, now: DateTime<Utc>, offset_minutes: i32) -> Advice {
+    let until = |with: Msg, without: Msg| match p.until {
+        Some(until) => Advice::with(with, moment(until, now, offset_minutes)),
+        None => without.into(),
+    };
+    let limit = |with: Msg| match p.limit {
+        Some(n) => Advice::with(with, n),
+        None => Msg::LimitOther.into(),
+    };
+    match (p.kind(), p.rule) {
+        (Some(ProblemKind::BookingLimit), Some(rule)) => match rule {
+            BookingRule::DoctorDay => Msg::LimitDoctorDay.into(),
+            BookingRule::DepartmentDay => Msg::LimitDepartmentDay.into(),
+            BookingRule::ActivePerPerson => limit(Msg::LimitActivePerson),
+            BookingRule::ActivePerPhone => limit(Msg::LimitActivePhone),
+            BookingRule::CoolingOff => until(Msg::LimitCoolingOff, Msg::LimitCoolingOffLater),
+        },
+        (Some(ProblemKind::ProofLocked), _) => until(Msg::ProofLocked, Msg::ProofLockedLater),
+        _ => ApiError::Problem(Box::new(p.clone())).message().into(),
+    }
+}
+
+/// `08:45` today, `2026-11-24 08:45` on another day, at `offset_minutes`.
+fn moment(at: DateTime<FixedOffset>, now: DateTime<Utc>, offset_minutes: i32) -> String {
+    let local = at_hospital(at, offset_minutes);
+    let time = hhmm(at, offset_minutes);
+    if local.date_naive() == at_hospital(now.fixed_offset(), offset_minutes).date_naive() {
+        time
+    } else {
+        format!("{} {time}", local.date_naive())
+    }
+}
+
+/// A message for the patient with the one value it names, if it names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advice {
+    pub msg: Msg,
+    pub arg: Option<String>,
+}
+
+impl Advice {
+    fn with(msg: Msg, arg: impl std::fmt::Display) -> Self {
+        Self {
+            msg,
+            arg: Some(arg.to_string()),
+        }
+    }
+}
+
+impl From<Msg> for Advice {
+    fn from(msg: Msg) -> Self {
+        Self { msg, arg: None }
     }
 }
 
@@ -188,7 +272,105 @@ mod tests {
             detail: None,
             errors: vec![],
             alternatives: vec![],
+            ..Default::default()
         }))
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn limit(rule: BookingRule, limit: Option<u32>, until: Option<&str>) -> ApiError {
+        ApiError::Problem(Box::new(Problem {
+            type_uri: ProblemKind::BookingLimit.type_uri(),
+            title: "t".into(),
+            status: 409,
+            rule: Some(rule),
+            limit,
+            until: until.map(|u| u.parse().unwrap()),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn each_booking_rule_says_which_rule_and_what_to_do() {
+        let now = at("2026-11-22T08:00:00Z");
+        let advice = |e: ApiError| e.advice(now, 480);
+        assert_eq!(
+            advice(limit(BookingRule::DoctorDay, None, None)),
+            Msg::LimitDoctorDay.into()
+        );
+        assert_eq!(
+            advice(limit(BookingRule::DepartmentDay, None, None)),
+            Msg::LimitDepartmentDay.into()
+        );
+        assert_eq!(
+            advice(limit(BookingRule::ActivePerPerson, Some(3), None)),
+            Advice::with(Msg::LimitActivePerson, 3)
+        );
+        assert_eq!(
+            advice(limit(BookingRule::ActivePerPhone, Some(5), None)),
+            Advice::with(Msg::LimitActivePhone, 5)
+        );
+        // The end of a cooling-off period is shown in hospital time, with its date when it is
+        // not today there.
+        let until = Some("2026-11-22T10:30:00Z");
+        assert_eq!(
+            advice(limit(BookingRule::CoolingOff, None, until)),
+            Advice::with(Msg::LimitCoolingOff, "18:30")
+        );
+        let until = Some("2026-11-25T01:00:00+00:00");
+        assert_eq!(
+            advice(limit(BookingRule::CoolingOff, None, until)),
+            Advice::with(Msg::LimitCoolingOff, "2026-11-25 09:00")
+        );
+        // A server that leaves out the figure still gets a sentence that reads.
+        assert_eq!(
+            advice(limit(BookingRule::ActivePerPerson, None, None)),
+            Msg::LimitOther.into()
+        );
+        assert_eq!(
+            advice(limit(BookingRule::CoolingOff, None, None)),
+            Msg::LimitCoolingOffLater.into()
+        );
+    }
+
+    #[test]
+    fn a_locked_code_says_until_when_and_a_rate_limit_how_long_to_wait() {
+        let now = at("2026-11-22T08:00:00Z");
+        let mut locked = Problem {
+            type_uri: ProblemKind::ProofLocked.type_uri(),
+            status: 429,
+            until: Some("2026-11-22T16:15:00+08:00".parse().unwrap()),
+            ..Default::default()
+        };
+        let e = ApiError::Problem(Box::new(locked.clone()));
+        assert_eq!(e.advice(now, 480), Advice::with(Msg::ProofLocked, "16:15"));
+        assert_eq!(e.advice(now, 0), Advice::with(Msg::ProofLocked, "08:15"));
+        locked.until = None;
+        let e = ApiError::Problem(Box::new(locked));
+        assert_eq!(e.advice(now, 480), Msg::ProofLockedLater.into());
+        let busy = |retry_after: Option<&str>| ApiError::Server {
+            status: 429,
+            retry_after: retry_after.map(str::to_string),
+        };
+        assert_eq!(
+            busy(Some("42")).advice(now, 480),
+            Advice::with(Msg::ErrRateLimitedWait, 42)
+        );
+        assert_eq!(
+            busy(Some("Sun, 22 Nov 2026 08:01:30 GMT")).advice(now, 480),
+            Advice::with(Msg::ErrRateLimitedWait, 90)
+        );
+        assert_eq!(busy(None).advice(now, 480), Msg::ErrRateLimited.into());
+        assert_eq!(
+            problem(ProblemKind::RequestTimeout).message(),
+            Msg::ErrRequestTimeout
+        );
+        assert_eq!(
+            problem(ProblemKind::UnsupportedMediaType).message(),
+            Msg::ErrMediaType
+        );
     }
 
     #[test]

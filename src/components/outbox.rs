@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use crate::api::ApiError;
+use crate::api::{Advice, ApiError};
 use crate::browser;
 use crate::i18n::{Msg, use_i18n};
 use crate::offline::{Outbox, use_outbox};
@@ -31,14 +31,17 @@ fn trouble_msg(t: Trouble) -> Msg {
     }
 }
 
-/// Why the server refused, as the booking page would say it.
-pub fn refusal_msg(problem: &fairslot_core::Problem) -> Msg {
+/// Why the server refused, as the booking page would say it; a rule's time in the hospital's
+/// (`offset_minutes`).
+pub fn refusal(problem: &fairslot_core::Problem, offset_minutes: i32) -> Advice {
     match problem.kind() {
-        Some(ProblemKind::SlotTaken) => Msg::SlotGone,
-        Some(ProblemKind::SessionUnavailable) => Msg::SessionGone,
-        Some(ProblemKind::HoldExpired) => Msg::HoldExpired,
-        Some(ProblemKind::Validation) => Msg::ServerRejected,
-        _ => ApiError::Problem(Box::new(problem.clone())).message(),
+        Some(ProblemKind::SlotTaken) => Msg::SlotGone.into(),
+        Some(ProblemKind::SessionUnavailable) => Msg::SessionGone.into(),
+        Some(ProblemKind::HoldExpired) => Msg::HoldExpired.into(),
+        Some(ProblemKind::Validation) => Msg::ServerRejected.into(),
+        _ => {
+            ApiError::Problem(Box::new(problem.clone())).advice(browser::now_utc(), offset_minutes)
+        }
     }
 }
 
@@ -210,7 +213,10 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
     };
     let reason = move || {
         intent.with(|i| match i.as_ref().map(Intent::state) {
-            Some(State::Rejected { problem }) => Some(refusal_msg(problem)),
+            Some(State::Rejected { problem }) => {
+                let offset = i.as_ref()?.slot().start.offset().local_minus_utc() / 60;
+                Some(refusal(problem, offset))
+            }
             _ => None,
         })
     };
@@ -304,7 +310,7 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
                     <div class="notice notice-error" role="alert">
                         <p>
                             {i18n.t(Msg::OutboxRejected)}
-                            {move || reason().map(|m| m.text(i18n.locale.get()))}
+                            {move || reason().map(|a| i18n.advise(&a))}
                         </p>
                         <ul class="alternatives">{links}</ul>
                         {button(Msg::Dismiss, "button button-secondary", Outbox::dismiss)}

@@ -21,7 +21,7 @@ use leptos_router::hooks::use_navigate;
 use super::hospital::not_found;
 use super::schedule::{ScheduleData, load_schedule};
 use super::{hospital_param, param};
-use crate::api::{ApiError, use_api};
+use crate::api::{Advice, ApiError, use_api};
 use crate::booking::{
     Draft, Field, document_msg, identity_msg, relationship_msg, server_code_msg, use_draft,
 };
@@ -169,7 +169,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
     let step = RwSignal::new(Step::Form);
     // Between the confirm tap and the intent being safely stored.
     let saving = RwSignal::new(false);
-    let failure = RwSignal::new(None::<Msg>);
+    let failure = RwSignal::new(None::<Advice>);
     // The outbox entry of this page's booking, once confirmed.
     let intent_key = RwSignal::new(None::<String>);
     let intent = Memo::new(move |_| intent_key.get().and_then(|k| outbox.find(&k)));
@@ -354,7 +354,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                 if outbox.submit(new_intent).await.is_err() {
                     // Nothing was sent: a booking the device cannot remember is not made.
                     intent_key.set(None);
-                    failure.set(Some(Msg::ErrStorage));
+                    failure.set(Some(Msg::ErrStorage.into()));
                 }
                 saving.set(false);
             });
@@ -414,8 +414,10 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                             | ProblemKind::SessionUnavailable
                             | ProblemKind::Validation,
                         ) => hold.set(HoldState::Refused(e)),
+                        // A booking rule (实名制) and anything else: said on the review, which
+                        // keeps everything typed, with what the patient can do about it.
                         _ => {
-                            failure.set(Some(e.message()));
+                            failure.set(Some(e.advice(browser::now_utc(), offset_minutes)));
                             if retake {
                                 take_hold();
                             }
@@ -631,17 +633,24 @@ fn Refusal(
         ApiError::Network | ApiError::NotSent | ApiError::Timeout | ApiError::Server { .. }
     ) || matches!(
         problem_kind(&error),
-        Some(ProblemKind::Unavailable | ProblemKind::RateLimited | ProblemKind::Internal)
+        Some(
+            ProblemKind::Unavailable
+                | ProblemKind::RateLimited
+                | ProblemKind::Internal
+                | ProblemKind::RequestTimeout
+        )
     );
-    let (message, alternatives): (Msg, Vec<Alternative>) = match &error {
+    // A rate limit says how long to wait; a rule, which rule and what to do.
+    let advice = error.advice(browser::now_utc(), offset_minutes);
+    let (message, alternatives): (Advice, Vec<Alternative>) = match &error {
         ApiError::Problem(p) => match p.kind() {
-            Some(ProblemKind::SlotTaken) => (Msg::SlotGone, p.alternatives.clone()),
-            Some(ProblemKind::SessionUnavailable) => (Msg::SessionGone, Vec::new()),
-            _ => (error.message(), Vec::new()),
+            Some(ProblemKind::SlotTaken) => (Msg::SlotGone.into(), p.alternatives.clone()),
+            Some(ProblemKind::SessionUnavailable) => (Msg::SessionGone.into(), Vec::new()),
+            _ => (advice, Vec::new()),
         },
-        _ => (error.message(), Vec::new()),
+        _ => (advice, Vec::new()),
     };
-    let empty = message == Msg::SlotGone && alternatives.is_empty();
+    let empty = message.msg == Msg::SlotGone && alternatives.is_empty();
     let links = alternatives
         .into_iter()
         .map(|a| {
@@ -658,7 +667,7 @@ fn Refusal(
         .collect_view();
     view! {
         <div class="notice notice-error" role="alert">
-            <p>{i18n.t(message)}</p>
+            <p>{move || i18n.advise(&message)}</p>
             <ul class="alternatives">{links}</ul>
             {empty.then(|| view! { <p>{i18n.t(Msg::NoAlternatives)}</p> })}
             {transient.then(|| view! {
@@ -913,7 +922,7 @@ fn relationship_code(r: Relationship) -> &'static str {
 fn Review(
     draft: Draft,
     #[prop(into)] sending: Signal<bool>,
-    #[prop(into)] failure: Signal<Option<Msg>>,
+    #[prop(into)] failure: Signal<Option<Advice>>,
     on_edit: Callback<()>,
     on_confirm: Callback<()>,
 ) -> impl IntoView {
@@ -933,7 +942,7 @@ fn Review(
                 <dt>{i18n.t(Msg::Mobile)}</dt>
                 <dd class="masked">{mask_phone(&input.phone.replace([' ', '-'], ""))}</dd>
             </dl>
-            {move || failure.get().map(|msg| view! { <p class="notice notice-error" role="alert">{i18n.t(msg)}</p> })}
+            {move || failure.get().map(|a| view! { <p class="notice notice-error" role="alert">{i18n.advise(&a)}</p> })}
             <div class="actions">
                 <button class="button button-secondary" type="button" on:click=move |_| on_edit.run(()) disabled=sending>
                     {i18n.t(Msg::Edit)}

@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::param;
-use crate::api::{ApiError, use_api};
+use crate::api::{Advice, ApiError, use_api};
 use crate::booking::{document_msg, use_draft};
 use crate::browser;
 use crate::components::{EmptyState, format_fee, period_msg};
@@ -240,15 +240,18 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
     let api = use_api();
     let open = RwSignal::new(false);
     let last4 = RwSignal::new(String::new());
-    let state = RwSignal::new(None::<Result<(), Msg>>);
+    let state = RwSignal::new(None::<Result<(), Advice>>);
     let busy = RwSignal::new(false);
-    let closed = browser::now_utc() >= record.cancel_deadline;
+    let closed = record
+        .cancel_deadline
+        .is_some_and(|d| browser::now_utc() >= d);
+    let offset = offset_of(&record);
     let input_id = format!("cancel-last4-{}", record.code);
     let code = record.code.clone();
     let cancel = move || {
         let proof = last4.get_untracked().trim().to_string();
         if proof.chars().count() != 4 {
-            state.set(Some(Err(Msg::CancelNeedsLast4)));
+            state.set(Some(Err(Msg::CancelNeedsLast4.into())));
             return;
         }
         if busy.get_untracked() {
@@ -270,15 +273,16 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
                 Err(ApiError::Problem(p))
                     if p.kind() == Some(fairslot_core::ProblemKind::CancelClosed) =>
                 {
-                    state.set(Some(Err(Msg::CancelClosed)))
+                    state.set(Some(Err(Msg::CancelClosed.into())))
                 }
                 // The code is known here, so "not found" can only mean the proof is wrong.
                 Err(ApiError::Problem(p))
                     if p.kind() == Some(fairslot_core::ProblemKind::NotFound) =>
                 {
-                    state.set(Some(Err(Msg::ProofMismatch)))
+                    state.set(Some(Err(Msg::ProofMismatch.into())))
                 }
-                Err(e) => state.set(Some(Err(e.message()))),
+                // A locked code says until when, in the hospital's time like the booking.
+                Err(e) => state.set(Some(Err(e.advice(browser::now_utc(), offset)))),
             }
         });
     };
@@ -317,7 +321,7 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
             })}
             {move || state.get().map(|s| match s {
                 Ok(()) => view! { <p class="notice" role="status">{i18n.t(Msg::Cancelled)}</p> }.into_any(),
-                Err(m) => view! { <p class="notice notice-error" role="alert">{i18n.t(m)}</p> }.into_any(),
+                Err(a) => view! { <p class="notice notice-error" role="alert">{move || i18n.advise(&a)}</p> }.into_any(),
             })}
         </div>
     }
@@ -331,7 +335,7 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
     let api = use_api();
     let code = RwSignal::new(String::new());
     let last4 = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<Msg>);
+    let error = RwSignal::new(None::<Advice>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (c, l) = (
@@ -339,7 +343,7 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
             last4.get_untracked().trim().to_string(),
         );
         if c.is_empty() || l.chars().count() != 4 {
-            error.set(Some(Msg::LookupIncomplete));
+            error.set(Some(Msg::LookupIncomplete.into()));
             return;
         }
         let api = api.clone();
@@ -354,9 +358,12 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
                 Err(ApiError::Problem(p))
                     if p.kind() == Some(fairslot_core::ProblemKind::NotFound) =>
                 {
-                    error.set(Some(Msg::LookupFailed))
+                    error.set(Some(Msg::LookupFailed.into()))
                 }
-                Err(e) => error.set(Some(e.message())),
+                // No hospital is known yet: a lock's end is told on the device's own clock.
+                Err(e) => error.set(Some(
+                    e.advice(browser::now_utc(), browser::device_offset_minutes()),
+                )),
             }
         });
     };
@@ -365,7 +372,7 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
             <h2>{i18n.t(Msg::LookupTitle)}</h2>
             <ProofField id="lookup-code".to_string() label=Msg::BookingCode value=code max_len=16 />
             <ProofField id="lookup-last4".to_string() label=Msg::Last4 value=last4 max_len=4 />
-            {move || error.get().map(|m| view! { <p class="notice notice-error" role="alert">{i18n.t(m)}</p> })}
+            {move || error.get().map(|a| view! { <p class="notice notice-error" role="alert">{i18n.advise(&a)}</p> })}
             <button class="button" type="submit">{i18n.t(Msg::Lookup)}</button>
         </form>
     }

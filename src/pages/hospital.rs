@@ -100,5 +100,6 @@ pub(super) fn not_found() -> ApiError {
         detail: None,
         errors: Vec::new(),
         alternatives: Vec::new(),
+        ..Default::default()
     }))
 }
