@@ -335,7 +335,11 @@ pub fn last4(number: &str) -> String {
 /// (passports, permits) show at most two characters, always at least four fewer than they have.
 pub fn mask_document(number: &str) -> String {
     let n = number.chars().count();
-    let head = if n >= 10 { 4 } else { n.saturating_sub(4).min(2) };
+    let head = if n >= 10 {
+        4
+    } else {
+        n.saturating_sub(4).min(2)
+    };
     number
         .chars()
         .enumerate()

@@ -1,6 +1,7 @@
 //! The confirmation ticket, and "my bookings": the device's list, lookup by code, cancel, rebook.
 
 use fairslot_core::history::BookingRecord;
+use fairslot_core::identity::mask_document;
 use fairslot_core::time::{hhmm, utc_offset};
 use fairslot_core::{Booking, BookingStatus, MaskedPatient, encode_component};
 use leptos::prelude::*;
@@ -122,7 +123,13 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
             <dl class="facts">
                 {patient.map(|p| view! {
                     <dt>{i18n.t(Msg::Patient)}</dt>
-                    <dd class="masked">{p.name}" · "{i18n.t(document_msg(p.document_kind))}" "{p.document_number}" · "{p.phone}</dd>
+                    // Masked again here: whatever a server sends, the ticket, which is printed
+                    // and left at kiosks, never shows the end of the document, the proof that
+                    // lookup and cancel ask for.
+                    <dd class="masked">
+                        {p.name}" · "{i18n.t(document_msg(p.document_kind))}" "
+                        {mask_document(&p.document_number)}" · "{p.phone}
+                    </dd>
                 })}
                 <dt>{i18n.t(Msg::When)}</dt>
                 <dd>{when(&record)}" "{i18n.t(period_msg(slot.period))}</dd>
