@@ -382,7 +382,12 @@ pub fn register_service_worker() {
     let has_worker =
         js_sys::Reflect::has(&window.navigator(), &"serviceWorker".into()).unwrap_or(false);
     if has_worker {
-        let _ = window.navigator().service_worker().register("/sw.js");
+        let registering = window.navigator().service_worker().register("/sw.js");
+        // A browser may refuse, e.g. in a frame of another site with its storage partitioned:
+        // the app then works online only, as it would without a worker, and says nothing.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(registering).await;
+        });
     }
 }
 
