@@ -135,6 +135,14 @@ pub fn history_go(delta: i32) {
     }
 }
 
+/// Adds a history entry for `url` in this document. Like any new entry, it drops every entry
+/// ahead of the current one: what the forward button would have reached is gone.
+pub fn push_history_entry(url: &str) {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+}
+
 /// Makes the element with this id (and everything in it) unreachable while a dialog is open.
 pub fn set_inert(id: &str, inert: bool) {
     if let Some(el) = web_sys::window()

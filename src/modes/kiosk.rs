@@ -143,6 +143,10 @@ pub fn KioskGuard(idle_seconds: u32) -> impl IntoView {
             // Time for the hold's release to leave before the page goes.
             browser::sleep(1500).await;
             browser::wipe_storage();
+            // Going back left their pages ahead, for the forward button to bring back (and the
+            // booking page to hold its slot again). A new entry drops every entry ahead of it;
+            // replacing one, as the reload does, would not. The reload then takes its place.
+            browser::push_history_entry("/");
             browser::replace_location("/");
         });
     };
