@@ -1,8 +1,31 @@
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { api, expectAccessible, hhmm, lookupBooking, type Schedule, type Session, type Slot } from './support';
+import type { APIRequestContext, Page } from '@playwright/test';
+import {
+  api,
+  expect,
+  expectAccessible,
+  freshPassport,
+  freshPerson,
+  hhmm,
+  lookupBooking,
+  maskedMobile,
+  test,
+  type Person,
+  type Schedule,
+  type Session,
+  type Slot,
+} from './support';
 
-const ID = '11010519491231002X'; // valid GB 11643 check character
-const ID_TYPO = '110105194912310021'; // one digit off: the check character no longer matches
+// Each test books for someone of its own: the server's real-name rules (one booking per person per
+// doctor and department a day, a few active ones per person and per phone) count across tests.
+let person: Person;
+test.beforeEach(() => {
+  person = freshPerson();
+});
+
+/** The patient's ID with one digit off: the check character no longer matches. */
+function typo(id: string): string {
+  return `${id.slice(0, 16)}${(Number(id[16]) + 1) % 10}${id[17]}`;
+}
 
 /**
  * A slot of a doctor in h1-cardio with at least `min` places, from tomorrow on (so its cancel
@@ -31,10 +54,11 @@ async function remaining(request: APIRequestContext, doctor: string, slotId: str
 
 const bookUrl = (doctor: string, slot: string) => `/hospitals/h1/departments/h1-cardio/doctors/${doctor}/book/${slot}`;
 
-async function fillPatient(page: Page, en: boolean) {
+async function fillPatient(page: Page, en: boolean, who: Person = person) {
   await page.getByLabel(en ? 'Full name' : '姓名').fill(en ? 'Li Lei' : '李雷');
-  await page.getByLabel(en ? 'Document number' : '证件号码').fill(ID);
-  await page.getByLabel(en ? 'Mobile number' : '手机号码').fill('138 1234 5678');
+  await page.getByLabel(en ? 'Document number' : '证件号码').fill(who.id);
+  const phone = who.phone;
+  await page.getByLabel(en ? 'Mobile number' : '手机号码').fill(`${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}`);
   await page.getByLabel(en ? /I have read/ : /我已阅读/).check();
 }
 
@@ -60,7 +84,7 @@ for (const lang of ['zh-CN', 'en'] as const) {
     await expectAccessible(page);
 
     // Mistakes are explained as they are made, and nothing moves on until they are fixed.
-    await page.getByLabel(en ? 'Document number' : '证件号码').fill(ID_TYPO);
+    await page.getByLabel(en ? 'Document number' : '证件号码').fill(typo(person.id));
     await page.getByLabel(en ? 'Mobile number' : '手机号码').focus();
     await expect(page.locator('#patient-document-error')).toContainText(en ? 'last character does not match' : '校验位不符');
     await page.getByRole('button', { name: en ? 'Continue' : '下一步' }).click();
@@ -72,11 +96,12 @@ for (const lang of ['zh-CN', 'en'] as const) {
     await expect(page.locator('#patient-document-error')).toBeEmpty();
     await page.getByRole('button', { name: en ? 'Continue' : '下一步' }).click();
 
-    // Review: identity masked.
+    // Review: identity masked, and never the last four characters, the proof of ownership.
     const review = page.locator('.review');
-    await expect(review).toContainText('1101**********002X');
-    await expect(review).toContainText('138****5678');
-    await expect(review).not.toContainText(ID);
+    await expect(review).toContainText(person.masked);
+    await expect(review).not.toContainText(person.last4);
+    await expect(review).toContainText(maskedMobile(person.phone));
+    await expect(review).not.toContainText(person.id);
     await expect(review).not.toContainText(en ? 'Li Lei' : '李雷');
     await expect(review).toContainText(en ? 'L*****' : '李*');
     await expectAccessible(page);
@@ -87,10 +112,13 @@ for (const lang of ['zh-CN', 'en'] as const) {
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(en ? 'You are booked' : '预约成功');
     await expect(page.locator('.ticket-code')).toHaveText(code);
     await expect(page.locator('.ticket')).toContainText(`${hhmm(slot.start)}–${hhmm(slot.end)} (UTC+08:00)`);
+    // The ticket, which is printed and may be left behind, does not show the proof either.
+    await expect(page.locator('.ticket')).toContainText(person.masked);
+    await expect(page.locator('.ticket')).not.toContainText(person.last4);
     await expectAccessible(page);
 
     // The server has it, attributed to the configured channel, and counted once.
-    const booking = await lookupBooking<{ status: string; channel: string; slot: { slot_id: string } }>(request, code, '002X');
+    const booking = await lookupBooking<{ status: string; channel: string; slot: { slot_id: string } }>(request, code, person.last4);
     expect(booking).toMatchObject({ status: 'confirmed', channel: 'web', slot: { slot_id: slot.id } });
     expect(await remaining(request, 'h1-cardio-5', slot.id)).toBe(before - 1);
 
@@ -99,11 +127,12 @@ for (const lang of ['zh-CN', 'en'] as const) {
     const ics = decodeURIComponent(href!.replace('data:text/calendar;charset=utf-8,', ''));
     const start = new Date(slot.start).toISOString().replace(/[-:]/g, '').replace('.000', '');
     expect(ics).toContain(`DTSTART:${start}`);
-    expect(ics).not.toContain('138');
+    expect(ics).not.toContain(person.phone.slice(0, 3));
+    expect(ics).not.toContain(person.last4);
 
     // Identity is in no URL and in no storage on the device.
     const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
-    for (const secret of [ID, '13812345678', 'Li Lei', '李雷', '002X', encodeURIComponent('李雷')]) {
+    for (const secret of [person.id, person.phone, 'Li Lei', '李雷', person.last4, encodeURIComponent('李雷')]) {
       expect(stored).not.toContain(secret);
       for (const u of [...urls, page.url()]) expect(u).not.toContain(secret);
       for (const line of logs) expect(line).not.toContain(secret);
@@ -164,7 +193,8 @@ test('two patients racing for the last place: one is booked, the other is offere
   // The alternative really is free: the second patient books it.
   await alternatives.first().click();
   await expect(second.getByRole('timer')).toBeVisible();
-  await fillPatient(second, true);
+  // Someone else: the same person would be refused a second slot of the doctor that day.
+  await fillPatient(second, true, freshPerson());
   await second.getByRole('button', { name: 'Continue' }).click();
   await second.getByRole('button', { name: 'Confirm booking' }).click();
   await expect(second).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
@@ -185,7 +215,7 @@ test('the server\'s own validation is shown next to the field, and nothing typed
   await page.getByRole('button', { name: 'Confirm booking' }).click();
   await expect(page.locator('#patient-phone-error')).toContainText('Enter an 11-digit mobile number');
   await expect(page.getByLabel('Full name')).toHaveValue('Li Lei');
-  await expect(page.getByLabel('Document number')).toHaveValue(ID);
+  await expect(page.getByLabel('Document number')).toHaveValue(person.id);
   await page.unroute('**/api/v1/bookings');
   await page.getByLabel('Mobile number').fill('13912345678');
   await expect(page.locator('#patient-phone-error')).toBeEmpty();
@@ -262,11 +292,11 @@ test('cancel a booking with the document\'s last four characters, then rebook th
   await item.getByLabel('Last 4 characters of the ID document').fill('9999');
   await item.getByRole('button', { name: 'Yes, cancel' }).click();
   await expect(item.getByRole('alert')).toContainText('do not match the document');
-  await item.getByLabel('Last 4 characters of the ID document').fill('002X');
+  await item.getByLabel('Last 4 characters of the ID document').fill(person.last4);
   await item.getByRole('button', { name: 'Yes, cancel' }).click();
   await expect(page.locator(`.booking-item[data-code="${code}"] .badge`)).toHaveText('Cancelled');
   expect(await remaining(request, 'h1-cardio-6', slot.id)).toBe(before);
-  const server = await lookupBooking<{ status: string }>(request, code, '002X');
+  const server = await lookupBooking<{ status: string }>(request, code, person.last4);
   expect(server.status).toBe('cancelled');
   await page.locator(`.booking-item[data-code="${code}"]`).getByRole('link', { name: 'Book this doctor again' }).click();
   await expect(page).toHaveURL(/\/doctors\/h1-cardio-6$/);
@@ -275,15 +305,16 @@ test('cancel a booking with the document\'s last four characters, then rebook th
 
 test('any booking can be found by code and the last four characters', async ({ page, request }) => {
   const { slot } = await freeSlot(request, 'h1-cardio-5', 1, 8);
+  const passport = freshPassport();
   const res = await request.post('/api/v1/bookings', {
     headers: { 'Idempotency-Key': `lookup-${Date.now()}`, 'X-Fairslot-Channel': 'phone-line' },
-    data: { slot_id: slot.id, patient: { name: '王芳', document_kind: 'passport', document_number: 'E12345678', phone: '13900001111', relationship: 'self', consent: true } },
+    data: { slot_id: slot.id, patient: { name: '王芳', document_kind: 'passport', document_number: passport, phone: person.phone, relationship: 'self', consent: true } },
   });
   expect(res.status()).toBe(201);
   const { code } = await res.json();
   await page.goto('/bookings?lang=en');
   await page.getByLabel('Booking code').fill(code.toLowerCase());
-  await page.locator('#lookup-last4').fill('5678');
+  await page.locator('#lookup-last4').fill(passport.slice(-4));
   await page.getByRole('button', { name: 'Find' }).click();
   await expect(page.locator(`.booking-item[data-code="${code}"]`)).toBeVisible();
   await expectAccessible(page);

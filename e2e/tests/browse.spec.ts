@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { api, expectAccessible, findSession, hhmm, hospitals, type Schedule } from './support';
+import { api, expect, expectAccessible, findSession, hhmm, hospitals, test, type Schedule } from './support';
 
 test.describe('browse: hospital → department → doctor → schedule', () => {
   test('search as you type and filters narrow the hospital list, and survive reload', async ({ page, request }) => {

@@ -1,11 +1,15 @@
-import { expect, test, type FrameLocator, type Page } from '@playwright/test';
-import { api, expectAccessible, lookupBooking, type Schedule, type Session, type Slot } from './support';
+import type { FrameLocator, Page } from '@playwright/test';
+import { api, expect, expectAccessible, freshPerson, lookupBooking, test, type Person, type Schedule, type Session, type Slot } from './support';
 
 // The app inside a partner's page on another loopback origin, put there by public/embed.js. Two
 // small HTTP servers of the test stand for the partner's site and a site the config does not
 // allow; the app and its API come from the real server.
 
-const ID = '11010519491231002X';
+// Each test books for someone of its own: the server's real-name rules count per person and phone.
+let person: Person;
+test.beforeEach(() => {
+  person = freshPerson();
+});
 
 /** A loopback web server whose pages the test sets. */
 type Site = { origin: string; pages: Map<string, string>; close: () => void };
@@ -82,8 +86,8 @@ async function bookInFrame(app: FrameLocator, schedule: Schedule, session: Sessi
   await app.locator(`.day[data-date="${session.date}"]`).click();
   await app.locator(`.slot[data-slot="${slot.id}"] a`).click();
   await app.getByLabel('Full name').fill('Li Lei');
-  await app.getByLabel('Document number').fill(ID);
-  await app.getByLabel('Mobile number').fill('13812345678');
+  await app.getByLabel('Document number').fill(person.id);
+  await app.getByLabel('Mobile number').fill(person.phone);
   await app.getByLabel(/I have read/).check();
   await app.getByRole('button', { name: 'Continue' }).click();
   await app.getByRole('button', { name: 'Confirm booking' }).click();
@@ -142,7 +146,7 @@ test('a booking made through the embed carries the partner channel and tells the
   expect(Object.keys(confirmed).sort()).toEqual(['code', 'source', 'start', 'type', 'version']);
   expect(confirmed.code).toBe(code);
   expect(Date.parse(confirmed.start as string)).toBe(Date.parse(slot.start));
-  const booking = await lookupBooking<{ channel: string }>(request, code, '002X');
+  const booking = await lookupBooking<{ channel: string }>(request, code, person.last4);
   expect(booking.channel).toBe('partner-a');
 });
 

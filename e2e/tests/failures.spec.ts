@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { expectAccessible, hospitals } from './support';
+import { expect, expectAccessible, hospitals, test } from './support';
 
 test.describe('the config file', () => {
   test('an invalid config names each bad field in the patient\'s language', async ({ page }) => {

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { startServer, type OwnServer } from './support';
+import { expect, startServer, test, type OwnServer } from './support';
 
 // A second reference server whose holds last 3 seconds, so expiry happens within the test.
 let server: OwnServer;

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { expectAccessible, hospitals } from './support';
+import { expect, expectAccessible, hospitals, test } from './support';
 
 test('the language switch changes every label and the document language, and is remembered', async ({ page, request }) => {
   const [first] = await hospitals(request);

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { ageReads } from './support';
+import { ageReads, expect, test } from './support';
 
 // The service worker is what these tests are about.
 test.use({ serviceWorkers: 'allow' });

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { api, expectAccessible, hospitals, type Schedule } from './support';
+import { api, expect, expectAccessible, hospitals, test, type Schedule } from './support';
 
 // The app is cut into parts (scripts/wasm-ld): the first screen loads the main module only, and
 // each other page brings its part when it is first opened.

@@ -1,5 +1,47 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type BrowserContext, type Page } from '@playwright/test';
+
+/**
+ * Lines that say the page's Content-Security-Policy refused something: the browser's own console
+ * message ("Refused to …") and every `securitypolicyviolation` event, which the init script below
+ * reports on the console.
+ */
+const CSP_MARK = 'fairslot-csp-violation:';
+
+/**
+ * Makes every Content-Security-Policy violation in `context` (any page, any frame) count: the
+ * returned list fills as they happen. The `test` exported here checks it after every test; call
+ * this for a context a test makes itself with `browser.newContext()`, and check the list.
+ */
+export async function watchCsp(context: BrowserContext): Promise<string[]> {
+  const violations: string[] = [];
+  await context.addInitScript((mark) => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`${mark} ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || e.documentURI}`);
+    });
+  }, CSP_MARK);
+  context.on('console', (m) => {
+    const text = m.text();
+    if (text.startsWith(CSP_MARK) || text.includes('Refused to')) violations.push(text);
+  });
+  return violations;
+}
+
+/**
+ * Playwright's `test`, with one thing added to every test that uses it: a violation of the page's
+ * Content-Security-Policy fails the test. Specs import `test` and `expect` from here.
+ */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: [
+    async ({ context }, use) => {
+      const violations = await watchCsp(context);
+      await use(violations);
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };
 
 /** Runs axe-core on the page as it is now and fails on any WCAG 2.1 A/AA violation. */
 export async function expectAccessible(page: Page) {
@@ -10,6 +52,87 @@ export async function expectAccessible(page: Page) {
     (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
   );
   expect(summary, 'axe-core violations').toEqual([]);
+}
+
+/** Someone to book for: a resident ID and a mobile number no other test uses. */
+export type Person = {
+  /** An 18-character resident ID with a valid GB 11643 check character. */
+  id: string;
+  /** A mainland mobile number, 11 digits. */
+  phone: string;
+  /** The proof of ownership lookup and cancel ask for. */
+  last4: string;
+  /** The ID as every screen, ticket and receipt shows it: its start only. */
+  masked: string;
+};
+
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+/** The GB 11643 check character of the first 17 digits of a resident ID. */
+export function checkCharacter(first17: string): string {
+  const sum = [...first17].reduce((acc, d, i) => acc + Number(d) * WEIGHTS[i], 0);
+  return '10X98765432'[sum % 11];
+}
+
+const digits = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
+
+/**
+ * A resident ID no other test has used: the real-name rules (one booking per person per doctor and
+ * department per day, a few active ones per person) would otherwise make tests refuse each other.
+ * Dongcheng district (110105, so it masks as `1101…`), a birth date between 1950 and 2005.
+ */
+export function freshResidentId(): string {
+  for (;;) {
+    const born = new Date(Date.UTC(1950, 0, 1) + Math.random() * 56 * 365 * 86_400_000);
+    const ymd = born.toISOString().slice(0, 10).replace(/-/g, '');
+    const first17 = `110105${ymd}${digits(3)}`;
+    // Ending in X, so its last four characters are found in no date, time or id by chance.
+    if (checkCharacter(first17) === 'X') return `${first17}X`;
+  }
+}
+
+/** A passport number no other test has used. */
+export function freshPassport(): string {
+  return `E${digits(8)}`;
+}
+
+/** `138****5678`: a mobile number as the review and the ticket show it. */
+export function maskedMobile(phone: string): string {
+  return `${phone.slice(0, 3)}****${phone.slice(7)}`;
+}
+
+/** A mainland mobile number (13–19, then 9 digits) no other test has used: per-phone rules apply too. */
+export function freshMobile(): string {
+  return `1${3 + Math.floor(Math.random() * 7)}${digits(9)}`;
+}
+
+export function freshPerson(): Person {
+  const id = freshResidentId();
+  return { id, phone: freshMobile(), last4: id.slice(-4), masked: `${id.slice(0, 4)}${'*'.repeat(14)}` };
+}
+
+/** A random `X-Fairslot-Client` token, as the app makes one per tab. */
+export function clientToken(): string {
+  return Array.from({ length: 32 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+}
+
+/** Books `slotId` for `person` straight through the API, as another channel would; resolves to the booking. */
+export async function bookThroughApi<T = { code: string }>(
+  request: APIRequestContext,
+  slotId: string,
+  person: Person,
+  base = '',
+  name = '王芳',
+): Promise<T> {
+  const res = await request.post(`${base}/api/v1/bookings`, {
+    headers: { 'Idempotency-Key': `e2e-${clientToken()}`, 'X-Fairslot-Channel': 'phone-line', 'X-Fairslot-Client': clientToken() },
+    data: {
+      slot_id: slotId,
+      patient: { name, document_kind: 'resident_id', document_number: person.id, phone: person.phone, relationship: 'self', consent: true },
+    },
+  });
+  expect(res.status(), `POST /bookings -> ${res.status()} ${await res.text()}`).toBe(201);
+  return (await res.json()) as T;
 }
 
 type Text = { zh: string; en: string };
