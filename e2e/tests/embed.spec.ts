@@ -222,3 +222,29 @@ test('a page the config does not allow gets a refusal and no messages; a strange
   await page.waitForTimeout(500);
   expect(await brandIn(page)).toBe(before);
 });
+
+test('a service worker the browser refuses in a frame is no unhandled rejection', async ({ page }) => {
+  // As a browser does where a framed page may not have one (third-party storage blocked): the
+  // registration is refused. The app works without a worker and must not leave the refusal
+  // unhandled in the partner's console.
+  await page.context().addInitScript(() => {
+    const w = window as unknown as { rejections: string[] };
+    w.rejections = [];
+    window.addEventListener('unhandledrejection', (e) => w.rejections.push(String(e.reason)));
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.register = () =>
+        Promise.reject(new DOMException('Failed to register a ServiceWorker: access to storage is denied', 'SecurityError'));
+    }
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await serveApp(page);
+  servePartner(partner, '/no-worker', 'data-hospital="h1" data-department="h1-cardio" data-lang="en"');
+  await page.goto(`${partner.origin}/no-worker`);
+  await expect(frameOf(page).locator('.doctor-card').first()).toBeVisible();
+  await page.waitForTimeout(1000);
+  const appFrame = page.frames().find((f) => f.url().startsWith(test.info().project.use.baseURL!))!;
+  const rejections = await appFrame.evaluate(() => (window as unknown as { rejections: string[] }).rejections);
+  expect(rejections).toEqual([]);
+  expect(errors.filter((e) => /ServiceWorker/.test(e))).toEqual([]);
+});

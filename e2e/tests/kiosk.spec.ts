@@ -218,3 +218,56 @@ test('links out of the app do nothing on a kiosk', async ({ page }) => {
   expect(new URL(page.url()).origin).toBe(new URL(test.info().project.use.baseURL!).origin);
   await expect(page.locator('.hospital-card').first()).toBeVisible();
 });
+
+test('after the reset, forward leads to none of the last patient\'s pages and holds nothing again', async ({ page, request }) => {
+  await page.clock.install();
+  await kioskConfig(page);
+  const { session, slot } = await freeSlot(request, 'h1-cardio-3', 39);
+  const schedule = `/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-3?day=${session.date}&lang=en`;
+  await page.goto(schedule);
+  // The patient moves about in the app: schedule, booking page, back to the schedule, booking
+  // page again, each a new entry in the tab's history.
+  const slotLink = page.locator(`.slot[data-slot="${slot.id}"] a`);
+  await slotLink.tap();
+  await expect(page.getByRole('timer')).toBeVisible();
+  await page.getByRole('link', { name: 'Back to the schedule' }).tap();
+  await slotLink.tap();
+  await expect(page.getByRole('timer')).toBeVisible();
+  await fillOnKiosk(page);
+  const before = await remaining(request, 'h1-cardio-3', slot.id);
+  await page.evaluate(() => ((window as unknown as { lastPatient: boolean }).lastPatient = true));
+
+  await page.clock.fastForward(IDLE_SECONDS * 1000 + 1000);
+  await page.clock.fastForward(1000);
+  await expect(page).toHaveURL(/\/$/, { timeout: 15_000 });
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+  await expect.poll(() => remaining(request, 'h1-cardio-3', slot.id), { timeout: 10_000 }).toBe(before + 1);
+  // The reset ends by loading the app afresh: a new document, without the last one's memory.
+  await page.clock.fastForward(5_000);
+  await expect
+    .poll(() => page.evaluate(() => !('lastPatient' in window)).catch(() => false), { timeout: 10_000 })
+    .toBe(true);
+  await expect(page.locator('.hospital-card').first()).toBeVisible();
+
+  // The next person presses forward, again and again, and back and forward: nothing of the last
+  // patient comes back, and no place is held again.
+  const holds: string[] = [];
+  page.on('request', (r) => r.method() === 'POST' && r.url().includes('/api/v1/holds') && holds.push(r.url()));
+  const seen: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    await page.goForward();
+    seen.push(page.url());
+  }
+  await page.goBack();
+  seen.push(page.url());
+  for (let i = 0; i < 5; i++) {
+    await page.goForward();
+    seen.push(page.url());
+  }
+  await page.waitForTimeout(1000);
+  for (const url of seen) expect(url, 'a page of the last patient').not.toMatch(/\/doctors\/|\/book\//);
+  await expect(page.getByRole('timer')).toHaveCount(0);
+  expect(holds).toEqual([]);
+  expect(await remaining(request, 'h1-cardio-3', slot.id)).toBe(before + 1);
+  await expectNoTrace(page, [NAME, ID, PHONE], false);
+});
