@@ -228,12 +228,15 @@ test('a service worker the browser refuses in a frame is no unhandled rejection'
   // registration is refused. The app works without a worker and must not leave the refusal
   // unhandled in the partner's console.
   await page.context().addInitScript(() => {
-    const w = window as unknown as { rejections: string[] };
+    const w = window as unknown as { rejections: string[]; refused: number };
     w.rejections = [];
+    w.refused = 0;
     window.addEventListener('unhandledrejection', (e) => w.rejections.push(String(e.reason)));
     if (navigator.serviceWorker) {
-      navigator.serviceWorker.register = () =>
-        Promise.reject(new DOMException('Failed to register a ServiceWorker: access to storage is denied', 'SecurityError'));
+      navigator.serviceWorker.register = () => {
+        w.refused++;
+        return Promise.reject(new DOMException('Failed to register a ServiceWorker: access to storage is denied', 'SecurityError'));
+      };
     }
   });
   const errors: string[] = [];
@@ -244,7 +247,12 @@ test('a service worker the browser refuses in a frame is no unhandled rejection'
   await expect(frameOf(page).locator('.doctor-card').first()).toBeVisible();
   await page.waitForTimeout(1000);
   const appFrame = page.frames().find((f) => f.url().startsWith(test.info().project.use.baseURL!))!;
-  const rejections = await appFrame.evaluate(() => (window as unknown as { rejections: string[] }).rejections);
-  expect(rejections).toEqual([]);
+  const seen = await appFrame.evaluate(() => {
+    const w = window as unknown as { rejections: string[]; refused: number };
+    return { rejections: w.rejections, refused: w.refused };
+  });
+  // The app did ask, was refused, and handled it.
+  expect(seen.refused).toBe(1);
+  expect(seen.rejections).toEqual([]);
   expect(errors.filter((e) => /ServiceWorker/.test(e))).toEqual([]);
 });
