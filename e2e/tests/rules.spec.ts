@@ -259,3 +259,30 @@ test.describe('a booking code locked after wrong proofs', () => {
     });
   }
 });
+
+test('a hold refused for too many requests says how long to wait, and taking it again works after', async ({ page, request }) => {
+  const schedule = (await (await request.get('/api/v1/schedules?department=h1-cardio&days=14')).json()) as Schedule;
+  // The phone and desktop projects run side by side on the shared server: each takes its own.
+  const open = schedule.sessions
+    .filter((s) => s.status === 'open')
+    .flatMap((session) => session.slots.filter((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000).map((slot) => ({ session, slot })));
+  const { session, slot } = open[open.length - (test.info().project.name === 'phone' ? 2 : 5)];
+  let refused = 0;
+  await page.route('**/api/v1/holds', (route) => {
+    if (route.request().method() !== 'POST' || refused++ > 0) return route.continue();
+    return route.fulfill({
+      status: 429,
+      contentType: 'application/problem+json',
+      headers: { 'Retry-After': '30' },
+      body: JSON.stringify({ type: 'urn:fairslot:problem:rate-limited', title: 'Too many requests', status: 429 }),
+    });
+  });
+  await page.goto(`/hospitals/h1/departments/h1-cardio/doctors/${session.doctor_id}/book/${slot.id}?lang=en`);
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Too many requests right now. Please wait 30 seconds and try again.');
+  await expectAccessible(page);
+  await alert.getByRole('button', { name: 'Try again' }).click();
+  await expect(page.getByRole('timer')).toBeVisible();
+  // The place is given back for the next test.
+  await page.getByRole('link', { name: 'Back to the schedule' }).click();
+});
