@@ -151,6 +151,50 @@ pub fn read_in_full(keyed: KeyedBooking, lookup: Result<Booking, super::ApiError
 mod tests {
     use super::*;
 
+    fn booking(code: &str) -> Booking {
+        serde_json::from_value(serde_json::json!({
+            "code": code, "status": "confirmed", "channel": "web",
+            "slot": {
+                "slot_id": "s1", "start": "2026-11-23T08:30:00+08:00", "end": "2026-11-23T08:40:00+08:00",
+                "period": "am", "hospital_id": "h1", "hospital_name": {"zh": "医院", "en": "Hospital"},
+                "hospital_address": {"zh": "路", "en": "Road"}, "department_id": "d",
+                "department_name": {"zh": "科", "en": "Dept"}, "doctor_id": "doc",
+                "doctor_name": {"zh": "医生", "en": "Doctor"}
+            },
+            "patient": {"name": "李*", "document_kind": "resident_id",
+                        "document_number": "1101**************", "phone": "138****5678"},
+            "created_at": "2026-11-22T10:00:00+08:00", "cancel_deadline": "2026-11-23T06:30:00+08:00"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_booking_found_by_key_is_never_lost_whatever_the_lookup_says() {
+        let keyed = KeyedBooking {
+            code: "K7Q4M2XP".into(),
+            status: fairslot_core::BookingStatus::Confirmed,
+        };
+        assert_eq!(
+            read_in_full(keyed.clone(), Ok(booking("K7Q4M2XP"))),
+            KeyedAnswer::Booking(Box::new(booking("K7Q4M2XP")))
+        );
+        // The lookup failed (the network, a code locked by someone guessing at it), or answered
+        // for another booking: the booking is still known, by its code.
+        for failed in [
+            Err(crate::api::ApiError::Network),
+            Err(crate::api::ApiError::Server {
+                status: 429,
+                retry_after: None,
+            }),
+            Ok(booking("OTHER123")),
+        ] {
+            assert_eq!(
+                read_in_full(keyed.clone(), failed),
+                KeyedAnswer::Code(keyed.clone())
+            );
+        }
+    }
+
     #[test]
     fn schedule_paths_encode_ids() {
         let from = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
