@@ -8,8 +8,7 @@ let server: OwnServer;
 let base = '';
 
 test.beforeAll(async () => {
-  // One test names an endpoint that is down as the first of two; the page's CSP lets the app try it.
-  server = await startServer(['--fault-control', '--csp-connect-src', 'http://127.0.0.1:9']);
+  server = await startServer(['--fault-control']);
   base = server.base;
 });
 

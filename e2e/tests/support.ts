@@ -1,5 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type APIRequestContext, type BrowserContext, type Page } from '@playwright/test';
+import { SERVER_ARGS } from '../harness';
 
 /**
  * Lines that say the page's Content-Security-Policy refused something: the browser's own console
@@ -209,7 +210,8 @@ export type OwnServer = { base: string; stop: () => void };
 
 /**
  * Starts the reference server on a free loopback port with a fresh database and the built app,
- * plus `args`; resolves once it prints the address it listens on.
+ * with what every server of the browser tests is told (`e2e/harness.ts`) plus `args`; resolves
+ * once it prints the address it listens on.
  */
 export async function startServer(args: string[]): Promise<OwnServer> {
   const { spawn } = await import('node:child_process');
@@ -219,7 +221,7 @@ export async function startServer(args: string[]): Promise<OwnServer> {
   const root = resolve(__dirname, '..', '..');
   const dataDir = mkdtempSync(join(tmpdir(), 'fairslot-own-'));
   const bin = process.env.FAIRSLOT_SERVER_BIN ?? join(root, 'target', 'debug', 'fairslot-server');
-  const server = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', join(root, 'dist'), '--quiet', ...args]);
+  const server = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', join(root, 'dist'), '--quiet', ...SERVER_ARGS, ...args]);
   const base = await new Promise<string>((ok, fail) => {
     server.stdout!.on('data', (chunk: Buffer) => {
       const m = /listening on (http:\/\/\S+)/.exec(chunk.toString());
