@@ -209,7 +209,7 @@ pub fn client_token(memory_only: bool) -> String {
     if let Some(kept) = storage
         .as_ref()
         .and_then(|s| s.get_item(CLIENT_KEY).ok().flatten())
-        .filter(|t| is_client_token(t))
+        .filter(|t| fairslot_core::is_client_token(t))
     {
         return kept;
     }
@@ -218,13 +218,6 @@ pub fn client_token(memory_only: bool) -> String {
         let _ = s.set_item(CLIENT_KEY, &token);
     }
     token
-}
-
-/// Whether `s` is a client token the server takes: 16–64 of `A-Z a-z 0-9 - _`.
-pub fn is_client_token(s: &str) -> bool {
-    fairslot_core::CLIENT_TOKEN_LEN.contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Bytes from the browser's CSPRNG; Math.random only where a browser has no `crypto` at all.
@@ -463,6 +456,7 @@ pub fn content_height() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fairslot_core::is_client_token;
 
     #[test]
     fn client_tokens_are_what_the_server_takes() {

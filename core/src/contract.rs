@@ -18,6 +18,19 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub const CLIENT_HEADER: &str = "X-Fairslot-Client";
 /// Shortest and longest client token; its characters are `A-Z a-z 0-9 - _`.
 pub const CLIENT_TOKEN_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+
+/// Whether `s` is a client token the server takes ([`CLIENT_HEADER`]).
+///
+/// ```
+/// assert!(fairslot_core::is_client_token("3f9c0a7d2b6e41c8"));
+/// assert!(!fairslot_core::is_client_token("short"));
+/// assert!(!fairslot_core::is_client_token("with spaces in the token"));
+/// ```
+pub fn is_client_token(s: &str) -> bool {
+    CLIENT_TOKEN_LEN.contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 /// Longest schedule window one request may ask for.
 pub const MAX_SCHEDULE_DAYS: u32 = 31;
 /// Most alternatives a slot-taken answer offers.
