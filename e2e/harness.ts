@@ -13,5 +13,6 @@ export const SERVER_ARGS = [
   '--ip-proofs-per-minute', '1000000',
   '--ip-holds-per-minute', '100000',
   '--ip-live-holds', '100000',
+  '--ip-direct-bookings-per-hour', '0',
   '--max-connections-per-ip', '100000',
 ];

@@ -12,7 +12,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 # A surge comes from many patients' addresses; wrk is one. The per-address limits are raised so
 # that what is measured is the server (the limiter's check still runs on every request).
 target/release/fairslot-server --listen "127.0.0.1:$port" --data-dir "$data" --demo-large --quiet \
-  --ip-requests-per-minute 1000000 --max-connections-per-ip 100000 &
+  --ip-requests-per-minute 1000000 --max-connections-per-ip 100000 --ip-direct-bookings-per-hour 0 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 base="http://127.0.0.1:$port"

@@ -320,13 +320,11 @@ impl Patient {
     }
 }
 
-/// Last four characters of a document number, uppercased.
+/// Last four characters of a document number as typed (spaces dropped), uppercased: the proof
+/// of ownership, whether it comes from a stored number, a request or a patient's fingers.
 pub fn last4(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    chars[chars.len().saturating_sub(4)..]
-        .iter()
-        .collect::<String>()
-        .to_ascii_uppercase()
+    let chars: Vec<char> = compact_upper(number).chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
 }
 
 /// `330106199001011234` → `3301**************`: the start only. The end of a document number is
@@ -547,6 +545,8 @@ mod tests {
         assert_eq!(mask_name(""), "");
         assert_eq!(last4("11010519491231002x"), "002X");
         assert_eq!(last4("AB"), "AB");
+        assert_eq!(last4("110105 19491231 002x "), "002X");
+        assert_eq!(last4(" 00 2X"), "002X");
     }
 
     #[test]

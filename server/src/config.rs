@@ -133,6 +133,14 @@ pub struct Rules {
     #[arg(long, env = "FAIRSLOT_IP_HOLDS_PER_MINUTE", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub ip_holds_per_minute: u32,
+    /// Bookings one IP address may make per hour without a live hold of their own (a hold's
+    /// budgets do not bind them otherwise); 0: no limit.
+    #[arg(
+        long,
+        env = "FAIRSLOT_IP_DIRECT_BOOKINGS_PER_HOUR",
+        default_value_t = 10
+    )]
+    pub ip_direct_bookings_per_hour: u32,
     /// Live holds one IP address may have at once: however many clients a script invents, it
     /// keeps no more places than this.
     #[arg(long, env = "FAIRSLOT_IP_LIVE_HOLDS", default_value_t = 20,
@@ -147,7 +155,8 @@ pub struct Rules {
     #[arg(long, env = "FAIRSLOT_PROOF_ATTEMPTS", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub proof_attempts: u32,
-    /// How long a booking code stays locked after its last wrong proof.
+    /// How long a booking code stays locked after the wrong proof that locks it; each further lock
+    /// (after as many wrong proofs again) lasts twice as long as the one before.
     #[arg(long, env = "FAIRSLOT_PROOF_LOCK_MINUTES", default_value_t = 15,
           value_parser = clap::value_parser!(u32).range(1..=10_080))]
     pub proof_lock_minutes: u32,

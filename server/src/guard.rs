@@ -6,7 +6,7 @@
 //! (holds, bookings, proofs) are counted in the database, so they hold across processes.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -59,6 +59,7 @@ impl Limits {
     /// nearest address in `X-Forwarded-For` that is not itself a trusted proxy. A client can
     /// write anything into that header, so only what trusted proxies appended is believed.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
         let trusted = |ip: &IpAddr| self.trusted.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
             return peer;
@@ -72,7 +73,7 @@ impl Limits {
             .map(str::trim)
             .collect::<Vec<_>>();
         for hop in hops.into_iter().rev() {
-            match hop.parse::<IpAddr>() {
+            match hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
                 Ok(ip) => {
                     client = ip;
                     if !trusted(&ip) {
@@ -88,6 +89,7 @@ impl Limits {
 
     /// Whether the peer is a trusted proxy (whose connections carry many clients).
     pub fn is_trusted(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
         self.trusted.iter().any(|net| net.contains(&peer))
     }
 
@@ -95,6 +97,18 @@ impl Limits {
     pub fn forget_idle(&self) {
         self.requests.retain_recent();
         self.proofs.retain_recent();
+    }
+}
+
+/// What limits count by: an IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4
+/// client) as the IPv4 address it is, and IPv6 by its /64, which is what one subscriber gets.
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
     }
 }
 
@@ -121,9 +135,10 @@ pub async fn limit_rates(
             .extensions()
             .get::<MatchedPath>()
             .is_some_and(|route| is_proof_route(route.as_str()));
-    let mut verdict = limits.requests.check_key(&address);
+    let key = limit_key(address);
+    let mut verdict = limits.requests.check_key(&key);
     if verdict.is_ok() && proof {
-        verdict = limits.proofs.check_key(&address);
+        verdict = limits.proofs.check_key(&key);
     }
     if let Err(not_until) = verdict {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -220,6 +235,33 @@ mod tests {
             "198.51.100.9".parse::<IpAddr>().unwrap()
         );
         assert_eq!(limits.client_address(proxy, &HeaderMap::new()), proxy);
+    }
+
+    #[test]
+    fn a_dual_stack_socket_sees_ipv4_clients_as_themselves() {
+        let limits = Limits::new(&guard(&["10.0.0.0/8"]));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(
+            limits.client_address(mapped, &HeaderMap::new()),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        let mapped_proxy: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert!(limits.is_trusted(mapped_proxy));
+        assert_eq!(
+            limits.client_address(mapped_proxy, &forwarded("198.51.100.9")),
+            "198.51.100.9".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn limits_count_an_ipv6_subscriber_once() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limit_key(a), limit_key(b));
+        assert_ne!(limit_key(a), limit_key(c));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(limit_key("::ffff:192.0.2.1".parse().unwrap()), v4);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct BookingLimits {
     pub late_cancels: u32,
     /// How long the cooling-off period lasts after the late cancellation that started it.
     pub cooling_off: Duration,
+    /// Bookings per address per hour that take a place without a live hold (0: no limit).
+    pub ip_direct_per_hour: u32,
 }
 
 /// How far back late cancellations count.
@@ -53,7 +55,8 @@ pub const LATE_CANCEL_WINDOW: Duration = Duration::days(30);
 pub struct ProofPolicy {
     /// Wrong proofs before the code locks.
     pub attempts: u32,
-    /// How long the lock lasts after the last wrong proof; also how long wrong proofs count.
+    /// How long the first lock lasts after the wrong proof that starts it; each further lock
+    /// doubles.
     pub lock: Duration,
 }
 
@@ -83,6 +86,7 @@ impl From<&Rules> for Policy {
                 late_cancel: Duration::minutes(i64::from(r.late_cancel_minutes)),
                 late_cancels: r.late_cancels,
                 cooling_off: Duration::days(i64::from(r.cooling_off_days)),
+                ip_direct_per_hour: r.ip_direct_bookings_per_hour,
             },
             proof: ProofPolicy {
                 attempts: r.proof_attempts,
@@ -174,7 +178,7 @@ impl HashKey {
 
     /// An address; IPv6 by its /64 network, which is what one subscriber gets.
     pub fn address(&self, ip: IpAddr) -> String {
-        let network = match ip {
+        let network = match ip.to_canonical() {
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => {
                 let s = v6.segments();

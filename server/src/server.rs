@@ -436,7 +436,7 @@ async fn accept_loop(
         } else {
             match admission
                 .per_address
-                .open(peer.ip(), admission.max_per_address)
+                .open(guard::limit_key(peer.ip()), admission.max_per_address)
             {
                 Some(slot) => Some(slot),
                 // Over its address's connections: closed before a byte is read.

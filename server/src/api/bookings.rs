@@ -14,13 +14,16 @@ use fairslot_core::{
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::extract::{ApiJson, ApiPath, Channel, IdempotencyKey, is_valid_idempotency_key};
+use crate::extract::{
+    ApiJson, ApiPath, Channel, ClientAddress, IdempotencyKey, is_valid_idempotency_key,
+};
 use crate::faults::FreshCommit;
 use crate::problem::ApiError;
 use crate::store::{BookingOutcome, NewBooking, Proof, StoredResponse};
 
 pub async fn create(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Channel(channel): Channel,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<BookingRequest>,
@@ -48,6 +51,7 @@ pub async fn create(
             .hash_key
             .person(patient.document_kind, &patient.document_number),
         phone: state.hash_key.phone(patient.phone.as_str()),
+        address: state.hash_key.address(address),
         limits: state.settings.policy.bookings,
         idempotency_key: key,
         fingerprint: fingerprint.clone(),

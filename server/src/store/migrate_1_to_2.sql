@@ -6,3 +6,5 @@ ALTER TABLE bookings ADD COLUMN person_hash TEXT;
 ALTER TABLE bookings ADD COLUMN phone_hash TEXT;
 ALTER TABLE bookings ADD COLUMN cancelled_ts INTEGER;
 ALTER TABLE bookings ADD COLUMN late_cancel INTEGER NOT NULL DEFAULT 0 CHECK (late_cancel IN (0, 1));
+ALTER TABLE bookings ADD COLUMN address_hash TEXT;
+ALTER TABLE bookings ADD COLUMN direct_ms INTEGER;

@@ -104,6 +104,8 @@ pub struct NewBooking {
     /// Keyed hashes that name the person and the phone for the booking rules.
     pub person: String,
     pub phone: String,
+    /// Keyed hash of the address it came from.
+    pub address: String,
     pub limits: BookingLimits,
     pub idempotency_key: String,
     /// Hash of the canonical request, to tell a replay from a key reused for something else.

@@ -126,12 +126,17 @@ CREATE TABLE IF NOT EXISTS bookings (
     person_hash        TEXT,
     phone_hash         TEXT,
     cancelled_ts       INTEGER,
-    late_cancel        INTEGER NOT NULL DEFAULT 0 CHECK (late_cancel IN (0, 1))
+    late_cancel        INTEGER NOT NULL DEFAULT 0 CHECK (late_cancel IN (0, 1)),
+    -- Keyed hash of the address a booking came from, and when, if it took a place without a
+    -- live hold (such bookings have a budget per address).
+    address_hash       TEXT,
+    direct_ms          INTEGER
 );
 CREATE INDEX IF NOT EXISTS bookings_by_day ON bookings(created_date, channel);
 CREATE INDEX IF NOT EXISTS bookings_by_slot ON bookings(slot_id);
 CREATE INDEX IF NOT EXISTS bookings_by_person ON bookings(person_hash, status);
 CREATE INDEX IF NOT EXISTS bookings_by_phone ON bookings(phone_hash, status);
+CREATE INDEX IF NOT EXISTS bookings_direct_by_address ON bookings(address_hash, direct_ms);
 
 -- Wrong proofs of ownership per booking code (known or not: the two are never told apart), which
 -- lock the code for a while. Pruned once they no longer count.

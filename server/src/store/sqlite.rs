@@ -348,6 +348,7 @@ impl Store for SqliteStore {
                 None => false,
             };
             if !held {
+                check_direct_budget(tx, new, now)?;
                 if slot.remaining == 0 {
                     return Err(StoreError::SlotTaken {
                         alternatives: alternatives(tx, &slot, now)?,
@@ -355,7 +356,7 @@ impl Store for SqliteStore {
                 }
                 take_place(tx, &new.slot_id)?;
             }
-            let stored = insert_booking(tx, new, &slot, now)?;
+            let stored = insert_booking(tx, new, &slot, now, !held)?;
             Ok(BookingOutcome::Created(stored))
         })
     }
@@ -1072,6 +1073,35 @@ fn whole_seconds(ms: i64) -> u32 {
     u32::try_from((ms.max(1) + 999) / 1000).unwrap_or(u32::MAX)
 }
 
+/// A booking that takes a place without a live hold of its own skips every hold budget, so it
+/// has a budget of its own per address: otherwise one script books a whole session directly
+/// with generated ID numbers. An outbox that waited past its hold meets it rarely, and a 429 only
+/// delays it.
+fn check_direct_budget(
+    tx: &Transaction<'_>,
+    new: &NewBooking,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let limit = new.limits.ip_direct_per_hour;
+    if limit == 0 {
+        return Ok(());
+    }
+    let now_ms = now.timestamp_millis();
+    let (count, oldest): (u32, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(direct_ms) FROM bookings WHERE address_hash = ?1 AND direct_ms > ?2",
+        )?
+        .query_row(params![new.address, now_ms - 3_600_000], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    if count >= limit {
+        return Err(StoreError::RateLimited {
+            retry_after_seconds: whole_seconds(oldest.unwrap_or(now_ms) + 3_600_000 - now_ms),
+        });
+    }
+    Ok(())
+}
+
 // ---- booking rules (实名制) -------------------------------------------------------------------
 
 /// Refuses a booking that one of the deployment's rules forbids for this person or phone,
@@ -1155,8 +1185,11 @@ fn check_booking_rules(
 
 // ---- proofs of ownership --------------------------------------------------------------------
 
-/// The longest a code can stay locked; wrong proofs older than this are pruned.
+/// How long wrong proofs count; older ones are pruned.
 const MAX_PROOF_LOCK: Duration = Duration::days(7);
+/// A lock doubles at most this many times (15 minutes become about 10.7 days at most, cut short
+/// when the wrong proofs behind it are a week old).
+const MAX_LOCK_DOUBLINGS: u32 = 10;
 
 /// The booking the proof owns, or why not (locked, or not found after counting a wrong proof).
 /// The outer result is the transaction's; the inner one is the answer, committed either way.
@@ -1172,20 +1205,27 @@ fn check_proof(
             "SELECT COUNT(*), MAX(failed_ms) FROM proof_failures WHERE code = ?1 AND failed_ms > ?2",
         )?
         .query_row(
-            params![proof.code, now_ms - policy.lock.num_milliseconds()],
+            params![proof.code, (now - MAX_PROOF_LOCK).timestamp_millis()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-    if count >= policy.attempts {
-        let until = last.unwrap_or(now_ms) + policy.lock.num_milliseconds();
-        // In UTC whatever the booking's hospital: a known code and an unknown one answer alike.
-        return Ok(Err(StoreError::ProofLocked {
-            until: millis(until, offset(0)),
-            retry_after_seconds: whole_seconds(until - now_ms),
-        }));
+    // Every `attempts` wrong proofs lock the code, each lock twice as long as the one before,
+    // from the last wrong proof: a script gets `attempts` guesses per round, and the rounds grow
+    // apart (5 guesses, 15 min, 5, 30 min, 5, 1 h …), so the week a booking waits is worth a few
+    // dozen guesses of the ten thousand or so endings.
+    if let Some(last) = last.filter(|_| count > 0 && count % policy.attempts == 0) {
+        let round = (count / policy.attempts).min(MAX_LOCK_DOUBLINGS + 1);
+        let until = last + policy.lock.num_milliseconds() * (1_i64 << (round - 1));
+        if until > now_ms {
+            // In UTC whatever the booking's hospital: a known code and an unknown one answer alike.
+            return Ok(Err(StoreError::ProofLocked {
+                until: millis(until, offset(0)),
+                retry_after_seconds: whole_seconds(until - now_ms),
+            }));
+        }
     }
-    let given = proof.document_last4.trim();
+    let given = identity::last4(&proof.document_last4);
     match load_booking(tx, &proof.code)?
-        .filter(|b| !given.is_empty() && b.document_last4.eq_ignore_ascii_case(given))
+        .filter(|b| !given.is_empty() && b.document_last4.eq_ignore_ascii_case(&given))
     {
         Some(owned) => {
             tx.prepare_cached("DELETE FROM proof_failures WHERE code = ?1")?
@@ -1224,6 +1264,7 @@ fn insert_booking(
     new: &NewBooking,
     slot: &SlotContext,
     now: DateTime<Utc>,
+    direct: bool,
 ) -> StoreResult<StoredResponse> {
     let code = loop {
         let candidate = random_code(BOOKING_CODE_LEN)?;
@@ -1262,9 +1303,9 @@ fn insert_booking(
              response_status, response_location, response_body,
              patient_name, document_kind, document_number, document_last4, phone, medical_card,
              relationship, fee_fen, created_at, created_date, cancel_deadline, cancel_deadline_ts,
-             person_hash, phone_hash)
+             person_hash, phone_hash, address_hash, direct_ms)
          VALUES (?1, ?2, ?3, 'confirmed', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )?
     .execute(params![
         code,
@@ -1290,6 +1331,8 @@ fn insert_booking(
         cancel_deadline.timestamp(),
         new.person,
         new.phone,
+        new.address,
+        direct.then(|| now.timestamp_millis()),
     ])?;
     Ok(stored)
 }
@@ -1447,6 +1490,7 @@ mod tests {
         NewBooking {
             person: "person-hash".into(),
             phone: "phone-hash".into(),
+            address: "address-hash".into(),
             limits: policy.bookings,
             idempotency_key: key.into(),
             fingerprint: format!("fingerprint-of-{key}"),
@@ -1503,7 +1547,7 @@ mod tests {
                      response_body, patient_name, document_kind, document_number,
                      document_last4, phone, medical_card, relationship, fee_fen, created_at,
                      created_date, cancel_deadline, cancel_deadline_ts, cancelled_at,
-                     person_hash, phone_hash, cancelled_ts, late_cancel
+                     person_hash, phone_hash, cancelled_ts, late_cancel, address_hash, direct_ms
                  FROM bookings",
                 [],
             )?;

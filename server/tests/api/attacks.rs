@@ -77,6 +77,47 @@ async fn a_hold_flood_with_a_new_client_per_hold_is_capped_per_address() {
 }
 
 #[tokio::test]
+async fn booking_directly_with_generated_ids_is_capped_per_address() {
+    // No hold at all: each booking a fresh, valid ID number and phone, so no person rule binds.
+    let server = Binary::start(&[]);
+    let before = server.free_places("h1-cardio-6", &tomorrow()).await;
+    let mut created = 0;
+    let mut refused = 0;
+    for (i, slot_id) in morning_slots().iter().cycle().take(30).enumerate() {
+        let n = 800 + i as u32;
+        let response = server
+            .client
+            .post(server.url("/bookings"))
+            .header("Idempotency-Key", format!("direct-attack-{i:04}"))
+            .json(&json!({ "slot_id": slot_id, "patient": {
+                "name": "钱多多", "document_kind": "resident_id", "document_number": resident_id(n),
+                "phone": format!("139{n:08}"), "relationship": "self", "consent": true } }))
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait: u32 = header(&response, "retry-after").parse().unwrap();
+                assert!((3500..=3600).contains(&wait), "{wait}");
+                refused += 1;
+            }
+            other => panic!("booking answered {other}"),
+        }
+    }
+    assert_eq!(
+        (created, refused),
+        (10, 20),
+        "10 bookings an hour without a hold"
+    );
+    assert_eq!(
+        before - server.free_places("h1-cardio-6", &tomorrow()).await,
+        10
+    );
+    server.stop();
+}
+
+#[tokio::test]
 async fn holds_per_address_per_minute_are_capped_too() {
     let server = Binary::start(&["--ip-live-holds", "1000"]);
     let before = server.free_places("h1-cardio-6", &tomorrow()).await;

@@ -71,6 +71,7 @@ pub fn without_abuse_limits(config: &mut Config) {
     rules.client_holds_per_minute = 10_000;
     rules.ip_holds_per_minute = 100_000;
     rules.ip_live_holds = 100_000;
+    rules.ip_direct_bookings_per_hour = 0;
     rules.unconverted_holds_per_hour = 0;
     rules.proof_attempts = 100;
     config.guard.ip_requests_per_minute = 1_000_000;

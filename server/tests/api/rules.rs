@@ -274,7 +274,9 @@ async fn a_client_that_lets_its_holds_run_out_is_slowed_down_not_banned() {
 
 #[tokio::test]
 async fn wrong_proofs_lock_a_code_for_everyone_until_the_lock_ends() {
-    let s = TestServer::start_as_deployed().await;
+    // More lookups than one address may make in a minute on the real clock; that limit has its
+    // own attack test.
+    let s = TestServer::start_as_deployed_with(|c| c.guard.ip_proofs_per_minute = 1000).await;
     let booked: Value = book_as(
         &s,
         "lock-key-0001",
@@ -307,7 +309,21 @@ async fn wrong_proofs_lock_a_code_for_everyone_until_the_lock_ends() {
     }
     expect_problem(s.lookup("ZZZZ2222", "5555").await, 429, "proof-locked").await;
 
+    // The lock ends 15 minutes after the fifth wrong proof, and the next five earn one twice as
+    // long: a script that waits out each lock gets a few dozen guesses a week, not hundreds a day.
     s.clock.advance(Duration::minutes(15));
+    for wrong in ["5555", "6666", "7777", "8888", "9999"] {
+        expect_problem(s.lookup(code, wrong).await, 404, "not-found").await;
+    }
+    let locked = s.lookup(code, right).await;
+    assert_eq!(header(&locked, "retry-after"), "1800");
+    expect_problem(locked, 429, "proof-locked").await;
+    s.clock.advance(Duration::minutes(29));
+    expect_problem(s.lookup(code, right).await, 429, "proof-locked").await;
+    s.clock.advance(Duration::minutes(1));
+    assert_eq!(s.lookup(code, right).await.status(), StatusCode::OK);
+    // The owner's right proof clears the count: their next typo starts from nothing.
+    expect_problem(s.lookup(code, "0000").await, 404, "not-found").await;
     assert_eq!(s.lookup(code, right).await.status(), StatusCode::OK);
 }
 
@@ -356,10 +372,30 @@ async fn a_version_1_database_is_migrated_and_keeps_its_bookings() {
         conn.execute_batch(include_str!("../fixtures/schema_v1.sql"))
             .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
+        // A booking an older server made, for a slot the demo data will bring.
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        conn.execute(
+            "INSERT INTO bookings VALUES ('OLDBOOK2', ?1, NULL, 'confirmed', 'web', 'old-key-000001',
+                 'f', 201, '/api/v1/bookings/OLDBOOK2', '{}', '王芳', 'resident_id', ?2, ?3,
+                 '13900000070', NULL, 'self', 1500, '2026-11-22T10:00:00+08:00', '2026-11-22',
+                 '2026-11-24T06:00:00+08:00', 1795989600, NULL)",
+            rusqlite::params![
+                slot("h1-cardio-4", 1, "am", "0830"),
+                resident_id(70),
+                &resident_id(70)[14..]
+            ],
+        )
+        .unwrap();
     }
     let path = dir.path().to_path_buf();
     let s = TestServer::start_as_deployed_with(move |c| c.data_dir = path).await;
     assert_eq!(s.query_i64("PRAGMA user_version"), 2);
+    // The old booking is still there and still proven by its document.
+    assert_eq!(
+        s.lookup("OLDBOOK2", &resident_id(70)[14..]).await.status(),
+        StatusCode::OK
+    );
+    // It has no person hash, so it counts for no rule: the same person books that doctor that day.
     let booked = book_as(
         &s,
         "migrated-key-01",
