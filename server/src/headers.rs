@@ -102,13 +102,18 @@ fn origin_of(url: &str) -> Option<String> {
         .map(|r| ("https", r))
         .or_else(|| url.strip_prefix("http://").map(|r| ("http", r)))?;
     let host = rest.1.split(['/', '?', '#']).next()?;
-    (!host.is_empty()).then(|| format!("{}://{host}", rest.0))
+    source(&format!("{}://{host}", rest.0)).filter(|_| !host.is_empty())
 }
 
-/// An operator's extra source, kept only if it cannot break out of the directive.
+/// A source, kept only if it cannot break out of its directive: visible ASCII without the
+/// characters that end a directive or a policy, or quote a keyword. So every value the policy is
+/// made of is a valid header value, and the header is never dropped.
 fn source(s: &str) -> Option<String> {
     let s = s.trim();
-    (!s.is_empty() && !s.contains([';', ',', ' ', '\'', '"', '\n', '\r'])).then(|| s.to_string())
+    (!s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'\'' | b'"')))
+    .then(|| s.to_string())
 }
 
 /// The bodies of `<script>` elements without `src`, exactly as the browser hashes them.
@@ -198,9 +203,11 @@ impl StaticPageHeaders {
         let index = std::fs::read_to_string(self.dir.join("index.html")).unwrap_or_default();
         let mut headers = HeaderMap::new();
         for (name, value) in page_headers(config.as_deref(), &index, &self.guard) {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(lower(name)), value);
-            }
+            // Every part of every value is visible ASCII (see `source`); should that ever fail,
+            // the page gets a policy that allows nothing rather than none at all.
+            let value = HeaderValue::from_str(&value)
+                .unwrap_or(HeaderValue::from_static("default-src 'none'"));
+            headers.insert(HeaderName::from_static(lower(name)), value);
         }
         *made = Some((stamp, headers.clone()));
         headers
@@ -296,10 +303,24 @@ mod tests {
     #[test]
     fn extra_sources_cannot_break_out_of_their_directive() {
         let mut guard = guard();
-        guard.csp_connect_src = vec!["http://127.0.0.1:*".into(), "x; script-src *".into()];
+        guard.csp_connect_src = vec![
+            "http://127.0.0.1:*".into(),
+            "x; script-src *".into(),
+            "a\u{7}b".into(),
+            "https://é.example".into(),
+        ];
         let csp = csp(PHONE, "", &guard);
-        assert!(csp.contains("http://127.0.0.1:*"), "{csp}");
+        assert!(
+            csp.contains("connect-src 'self' https://backup.example.org http://127.0.0.1:*;"),
+            "{csp}"
+        );
         assert!(!csp.contains("script-src *"), "{csp}");
+        let config = r#"{"api":{"kind":"native","base_urls":["https://a.example;script-src *"]},"channel":"web"}"#;
+        assert!(
+            !page_headers(Some(config), "", &guard)[0]
+                .1
+                .contains("script-src *")
+        );
     }
 
     #[test]

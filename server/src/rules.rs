@@ -126,15 +126,21 @@ impl HashKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+                // Written whole to a file of its own, then linked into place: no process ever
+                // reads half a key, and a crash leaves no empty key file behind.
+                let draft = dir.join(format!("{KEY_FILE}.{}", std::process::id()));
                 let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
+                options.write(true).create(true).truncate(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                match options.open(&path) {
-                    Ok(mut file) => {
-                        file.write_all(hex(&key).as_bytes())?;
-                        Ok(Self(key))
-                    }
+                let mut file = options.open(&draft)?;
+                file.write_all(hex(&key).as_bytes())?;
+                file.sync_all()?;
+                drop(file);
+                let linked = std::fs::hard_link(&draft, &path);
+                let _ = std::fs::remove_file(&draft);
+                match linked {
+                    Ok(()) => Ok(Self(key)),
                     // Another process made it first: use theirs.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                         Self::load_or_create(dir)

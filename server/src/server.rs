@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
 use fairslot_core::ProblemKind;
 use fairslot_core::time::hospital_today;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -31,6 +32,7 @@ use crate::api::{self, AppState, Settings};
 use crate::clock::Clock;
 use crate::config::{Command, Config, Guard};
 use crate::extract::Channel;
+use crate::extract::MAX_BODY_BYTES;
 use crate::faults::{DropConnection, Faults};
 use crate::guard::{self, Connections, Limits, Peer};
 use crate::headers::{self, StaticPageHeaders};
@@ -450,21 +452,12 @@ async fn accept_loop(
             let app = app.clone();
             request.extensions_mut().insert(Peer(peer));
             async move {
-                // The whole request, body included, has a deadline: a client that sends its
-                // body a byte a minute holds nothing for long.
-                let response = match tokio::time::timeout(deadline, app.oneshot(request)).await {
-                    Ok(Ok::<_, Infallible>(response)) => response,
-                    Err(_) => {
-                        let mut response = ApiError::new(
-                            ProblemKind::RequestTimeout,
-                            "The request did not arrive in full in time.",
-                        )
-                        .into_response();
-                        response
-                            .headers_mut()
-                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                let response = match read_body(request, deadline).await {
+                    Ok(request) => {
+                        let Ok::<_, Infallible>(response) = app.oneshot(request).await;
                         response
                     }
+                    Err(refusal) => refusal,
                 };
                 if response.extensions().get::<DropConnection>().is_some() {
                     Err(ResponseDropped)
@@ -485,6 +478,45 @@ async fn accept_loop(
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_FOR, graceful.shutdown()).await;
+}
+
+/// The request with its body read in full, within the deadline: a client that sends its body a
+/// byte a minute holds nothing for long. Only arriving has a deadline, never the work a request
+/// asks for, so a 408 always means nothing was done. A body over the API's limit is refused here
+/// too, before it is all read.
+async fn read_body(
+    request: hyper::Request<Incoming>,
+    deadline: StdDuration,
+) -> Result<Request, Response> {
+    let (parts, body) = request.into_parts();
+    let limited = Limited::new(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(deadline, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(Request::from_parts(
+            parts,
+            axum::body::Body::from(collected.to_bytes()),
+        )),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(ApiError::new(
+            ProblemKind::PayloadTooLarge,
+            format!("The body may be at most {MAX_BODY_BYTES} bytes."),
+        )
+        .into_response()),
+        Ok(Err(_)) => Err(ApiError::new(
+            ProblemKind::Validation,
+            "The request body could not be read.",
+        )
+        .into_response()),
+        Err(_) => {
+            let mut response = ApiError::new(
+                ProblemKind::RequestTimeout,
+                "The request did not arrive in full in time; nothing was done.",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(response)
+        }
+    }
 }
 
 /// Returns the places of expired holds and, when the calendar day changes, extends the schedule

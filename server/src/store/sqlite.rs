@@ -50,24 +50,26 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        let writer = Connection::open(path)?;
+        let mut writer = Connection::open(path)?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
-        let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        // One write transaction reads the version and brings the schema up to it, so a crash
+        // leaves the old schema whole and two servers starting on one file migrate it once.
+        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::Backend(format!(
                 "database schema version {version} is newer than this server ({SCHEMA_VERSION})"
             )));
         }
         if version == 1 {
-            let tx = writer.unchecked_transaction()?;
             tx.execute_batch(MIGRATE_1_TO_2)?;
-            tx.commit()?;
         }
-        writer.execute_batch(SCHEMA)?;
-        writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
 
         let readers = (0..READERS)
             .map(|_| {
