@@ -64,16 +64,17 @@ messages! {
     ErrBadData => "预约服务返回了无法识别的数据。请稍后重试；如仍有问题请致电医院。", "The booking service sent data we could not read. Please try again later, or call the hospital if it keeps happening.";
     ErrRequest => "请求未被接受。请返回重新操作。", "The request was not accepted. Please go back and try again.";
     ErrRateLimitedWait => "请求过于频繁，请等待 {} 秒后再试。", "Too many requests right now. Please wait {} seconds and try again.";
+    ErrRateLimitedWaitMinutes => "请求过于频繁，请等待 {} 分钟后再试。", "Too many requests right now. Please wait {} minutes and try again.";
     ErrRequestTimeout => "请求未能及时完整送达预约服务，网络可能较慢。请稍后重试。", "The request did not reach the booking service in full in time; the connection may be slow. Please try again.";
     ErrMediaType => "预约服务无法读取此请求。请刷新页面后重试；如仍有问题请致电医院。", "The booking service could not read this request. Reload the page and try again; if it keeps happening, please call the hospital.";
 
     // Real-name booking rules (实名制): which rule refused, and what the patient can do
-    LimitDoctorDay => "此就诊人当天已预约过这位医生，每人每天只能预约同一医生一次。请选择其他日期；如需改约，请先在“我的预约”中取消原预约。", "This patient already has a booking with this doctor on that day, and one per doctor per day is allowed. Choose another day, or cancel the other booking in My bookings first.";
-    LimitDepartmentDay => "此就诊人当天已预约过该科室，每人每天只能预约同一科室一次。请选择其他日期；如需改约，请先在“我的预约”中取消原预约。", "This patient already has a booking in this department on that day, and one per department per day is allowed. Choose another day, or cancel the other booking in My bookings first.";
+    LimitDoctorDay => "此就诊人当天在这位医生处的预约已达上限。请选择其他日期；如需改约，请先在“我的预约”中取消原预约。", "This patient already has as many bookings with this doctor on that day as are allowed. Choose another day, or cancel the other booking in My bookings first.";
+    LimitDepartmentDay => "此就诊人当天在该科室的预约已达上限。请选择其他日期；如需改约，请先在“我的预约”中取消原预约。", "This patient already has as many bookings in this department on that day as are allowed. Choose another day, or cancel the other booking in My bookings first.";
     LimitActivePerson => "此就诊人已有 {} 个未就诊的预约，已达上限。请在“我的预约”中取消其中一个后再预约。", "This patient already has {} upcoming bookings, the most allowed. Cancel one in My bookings to book another.";
     LimitActivePhone => "此手机号码已用于 {} 个未就诊的预约，已达上限。请在“我的预约”中取消其中一个，或填写就诊人本人的手机号码。", "This mobile number is already on {} upcoming bookings, the most allowed. Cancel one in My bookings, or give the patient's own mobile number.";
-    LimitCoolingOff => "由于近期多次临时取消或锁号后未预约，此就诊人暂时不能预约，{} 起可以再次预约（医院当地时间）。如需就诊，请致电医院。", "Because of several late cancellations or slots held and not booked, this patient cannot book again until {} (hospital time). If you need care sooner, please call the hospital.";
-    LimitCoolingOffLater => "由于近期多次临时取消或锁号后未预约，此就诊人暂时不能预约，请过一段时间再试。如需就诊，请致电医院。", "Because of several late cancellations or slots held and not booked, this patient cannot book for a while. Please try again later, or call the hospital if you need care sooner.";
+    LimitCoolingOff => "由于近期多次在就诊前临时取消预约，此就诊人暂时不能预约，{} 起可以再次预约（医院当地时间）。如需就诊，请致电医院。", "Because of several cancellations made shortly before the appointment, this patient cannot book again until {} (hospital time). If you need care sooner, please call the hospital.";
+    LimitCoolingOffLater => "由于近期多次在就诊前临时取消预约，此就诊人暂时不能预约，请过一段时间再试。如需就诊，请致电医院。", "Because of several cancellations made shortly before the appointment, this patient cannot book for a while. Please try again later, or call the hospital if you need care sooner.";
     LimitOther => "此就诊人已达到医院的预约限制，暂时不能预约。请在“我的预约”中查看已有预约，或致电医院。", "This patient has reached the hospital's booking limit for now. Check the existing bookings in My bookings, or call the hospital.";
 
     // Hospitals

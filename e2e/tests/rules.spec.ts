@@ -95,8 +95,8 @@ test.describe('one booking per person per doctor and per department a day', () =
         person,
         lang,
         ...(en(lang)
-          ? ['already has a booking with this doctor on that day', 'cancel the other booking in My bookings']
-          : ['当天已预约过这位医生', '每人每天只能预约同一医生一次', '请先在“我的预约”中取消原预约']),
+          ? ['already has as many bookings with this doctor on that day as are allowed', 'cancel the other booking in My bookings']
+          : ['当天在这位医生处的预约已达上限', '请先在“我的预约”中取消原预约']),
       );
     });
 
@@ -114,8 +114,8 @@ test.describe('one booking per person per doctor and per department a day', () =
         person,
         lang,
         ...(en(lang)
-          ? ['already has a booking in this department on that day', 'Choose another day']
-          : ['当天已预约过该科室', '每人每天只能预约同一科室一次', '请选择其他日期']),
+          ? ['already has as many bookings in this department on that day as are allowed', 'Choose another day']
+          : ['当天在该科室的预约已达上限', '请选择其他日期']),
       );
     });
   }

@@ -160,7 +160,11 @@ impl ApiError {
             } => match RetryAfter::parse(wait, now) {
                 Ok(r) => {
                     let seconds = (r.not_before(now) - now).num_seconds().max(1);
-                    Advice::with(Msg::ErrRateLimitedWait, seconds)
+                    if seconds > 90 {
+                        Advice::with(Msg::ErrRateLimitedWaitMinutes, (seconds + 59) / 60)
+                    } else {
+                        Advice::with(Msg::ErrRateLimitedWait, seconds)
+                    }
                 }
                 Err(_) => Msg::ErrRateLimited.into(),
             },
@@ -361,6 +365,11 @@ mod tests {
         assert_eq!(
             busy(Some("Sun, 22 Nov 2026 08:01:30 GMT")).advice(now, 480),
             Advice::with(Msg::ErrRateLimitedWait, 90)
+        );
+        // A wait of more than a minute and a half is told in minutes.
+        assert_eq!(
+            busy(Some("3540")).advice(now, 480),
+            Advice::with(Msg::ErrRateLimitedWaitMinutes, 59)
         );
         assert_eq!(busy(None).advice(now, 480), Msg::ErrRateLimited.into());
         assert_eq!(
