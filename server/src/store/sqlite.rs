@@ -1212,8 +1212,8 @@ fn check_proof(
         )?;
     // Every `attempts` wrong proofs lock the code, each lock twice as long as the one before,
     // from the last wrong proof: a script gets `attempts` guesses per round, and the rounds grow
-    // apart (5 guesses, 15 min, 5, 30 min, 5, 1 h …), so the week a booking waits is worth a few
-    // dozen guesses of the ten thousand or so endings.
+    // apart (5 guesses, 15 min, 5, 30 min, 5, 1 h …), so the week a booking waits is worth about fifty
+    // guesses of the ten thousand or so endings.
     if let Some(last) = last.filter(|_| count > 0 && count % policy.attempts == 0) {
         let round = (count / policy.attempts).min(MAX_LOCK_DOUBLINGS + 1);
         let until = last + policy.lock.num_milliseconds() * (1_i64 << (round - 1));
