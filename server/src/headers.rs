@@ -203,25 +203,16 @@ impl StaticPageHeaders {
         let index = std::fs::read_to_string(self.dir.join("index.html")).unwrap_or_default();
         let mut headers = HeaderMap::new();
         for (name, value) in page_headers(config.as_deref(), &index, &self.guard) {
-            // Every part of every value is visible ASCII (see `source`); should that ever fail,
-            // the page gets a policy that allows nothing rather than none at all.
+            // Every part of every value is visible ASCII (see `source`); should the policy ever
+            // fail to be a header value, the page gets one that allows nothing rather than none.
             let value = HeaderValue::from_str(&value)
                 .unwrap_or(HeaderValue::from_static("default-src 'none'"));
-            headers.insert(HeaderName::from_static(lower(name)), value);
+            if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+                headers.insert(name, value);
+            }
         }
         *made = Some((stamp, headers.clone()));
         headers
-    }
-}
-
-fn lower(name: &'static str) -> &'static str {
-    match name {
-        "Content-Security-Policy" => "content-security-policy",
-        "X-Content-Type-Options" => "x-content-type-options",
-        "Referrer-Policy" => "referrer-policy",
-        "Cross-Origin-Opener-Policy" => "cross-origin-opener-policy",
-        "X-Frame-Options" => "x-frame-options",
-        _ => "x-unknown",
     }
 }
 

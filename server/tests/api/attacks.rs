@@ -11,8 +11,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{Binary, header};
-use crate::rules::resident_id;
+use crate::common::{Binary, header, resident_id};
 
 /// Tomorrow in Hangzhou: always released, whatever the real clock says.
 fn tomorrow() -> String {
@@ -84,17 +83,9 @@ async fn booking_directly_with_generated_ids_is_capped_per_address() {
     let mut created = 0;
     let mut refused = 0;
     for (i, slot_id) in morning_slots().iter().cycle().take(30).enumerate() {
-        let n = 800 + i as u32;
         let response = server
-            .client
-            .post(server.url("/bookings"))
-            .header("Idempotency-Key", format!("direct-attack-{i:04}"))
-            .json(&json!({ "slot_id": slot_id, "patient": {
-                "name": "钱多多", "document_kind": "resident_id", "document_number": resident_id(n),
-                "phone": format!("139{n:08}"), "relationship": "self", "consent": true } }))
-            .send()
-            .await
-            .unwrap();
+            .book(&format!("direct-attack-{i:04}"), slot_id, 800 + i as u32)
+            .await;
         match response.status() {
             StatusCode::CREATED => created += 1,
             StatusCode::TOO_MANY_REQUESTS => {
@@ -118,6 +109,52 @@ async fn booking_directly_with_generated_ids_is_capped_per_address() {
 }
 
 #[tokio::test]
+async fn a_client_allowed_several_holds_takes_five_a_minute() {
+    let server = Binary::start(&["--holds-per-client", "10"]);
+    let mut taken = 0;
+    let mut wait = String::new();
+    for slot_id in morning_slots().iter().take(8) {
+        let response = server.hold("several-holds-client", slot_id).await;
+        match response.status() {
+            StatusCode::CREATED => taken += 1,
+            StatusCode::TOO_MANY_REQUESTS => wait = header(&response, "retry-after"),
+            other => panic!("hold answered {other}"),
+        }
+    }
+    assert_eq!(taken, 5, "five holds a minute per client");
+    assert!(
+        wait.parse::<u32>().is_ok_and(|s| (1..=60).contains(&s)),
+        "{wait}"
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn one_address_is_held_to_its_request_rate() {
+    let server = Binary::start(&["--ip-requests-per-minute", "30"]);
+    let mut answered = 0;
+    let mut refused = 0;
+    for _ in 0..40 {
+        let response = server
+            .client
+            .get(server.url("/hospitals"))
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::OK => answered += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(!header(&response, "retry-after").is_empty());
+                refused += 1;
+            }
+            other => panic!("read answered {other}"),
+        }
+    }
+    assert_eq!((answered, refused), (30, 10));
+    server.stop();
+}
+
+#[tokio::test]
 async fn holds_per_address_per_minute_are_capped_too() {
     let server = Binary::start(&["--ip-live-holds", "1000"]);
     let before = server.free_places("h1-cardio-6", &tomorrow()).await;
@@ -135,15 +172,8 @@ async fn guessing_a_proof_locks_the_code_after_five_tries() {
     let slot_id = format!("h1-cardio-5-{}-pm-1400", tomorrow());
     let id = resident_id(900);
     let booked: Value = server
-        .client
-        .post(server.url("/bookings"))
-        .header("Idempotency-Key", "attack-booking-0001")
-        .json(&json!({ "slot_id": slot_id, "patient": {
-            "name": "赵敏", "document_kind": "resident_id", "document_number": id,
-            "phone": "13900000900", "relationship": "self", "consent": true } }))
-        .send()
+        .book("attack-booking-0001", &slot_id, 900)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -392,18 +422,10 @@ async fn the_page_is_served_locked_down_and_the_log_names_no_code() {
     assert_eq!(header(&api, "referrer-policy"), "no-referrer");
 
     // A booking, its lookup by key, and its page: the log names routes, never the code or key.
+    let slot_id = format!("h1-cardio-5-{}-pm-1430", tomorrow());
     let booked: Value = server
-        .client
-        .post(server.url("/bookings"))
-        .header("Idempotency-Key", "log-scan-key-0001")
-        .json(
-            &json!({ "slot_id": format!("h1-cardio-5-{}-pm-1430", tomorrow()), "patient": {
-            "name": "周芷若", "document_kind": "resident_id", "document_number": resident_id(901),
-            "phone": "13900000901", "relationship": "self", "consent": true } }),
-        )
-        .send()
+        .book("log-scan-key-0001", &slot_id, 901)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -45,6 +45,31 @@ pub fn patient() -> Value {
     })
 }
 
+/// A valid mainland resident ID (GB 11643 check character) for person number `n`.
+pub fn resident_id(n: u32) -> String {
+    let body = format!("1101051990{:04}{:03}", 101 + n / 1000, n % 1000);
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{body}{check}")
+}
+
+/// Person `n` with their own phone, or another's.
+pub fn person(n: u32, phone: u32) -> Value {
+    json!({
+        "name": "王芳",
+        "document_kind": "resident_id",
+        "document_number": resident_id(n),
+        "phone": format!("139{:08}", phone),
+        "relationship": "self",
+        "consent": true
+    })
+}
+
 pub fn booking_body(slot_id: &str) -> Value {
     json!({ "slot_id": slot_id, "patient": patient() })
 }
@@ -191,13 +216,7 @@ impl TestServer {
 
     /// A hold taken by the given client.
     pub async fn hold_as(&self, client: &str, slot_id: &str) -> Response {
-        self.client
-            .post(self.url("/holds"))
-            .header("X-Fairslot-Client", client)
-            .json(&json!({ "slot_id": slot_id }))
-            .send()
-            .await
-            .expect("POST /holds")
+        hold(&self.client, &self.url("/holds"), client, slot_id).await
     }
 
     pub async fn delete(&self, path: &str) -> Response {
@@ -286,6 +305,16 @@ fn parse_slot_id(slot_id: &str) -> (String, String) {
     (doctor, date)
 }
 
+/// `POST /holds` for `client`, at `url`.
+async fn hold(http: &Client, url: &str, client: &str, slot_id: &str) -> Response {
+    http.post(url)
+        .header("X-Fairslot-Client", client)
+        .json(&json!({ "slot_id": slot_id }))
+        .send()
+        .await
+        .expect("POST /holds")
+}
+
 /// A response header as text, empty when absent.
 pub fn header(response: &Response, name: &str) -> String {
     response
@@ -360,11 +389,17 @@ impl Binary {
         self.base.trim_start_matches("http://").to_string()
     }
 
-    pub async fn hold(&self, client: &str, slot_id: &str) -> reqwest::Response {
+    pub async fn hold(&self, client: &str, slot_id: &str) -> Response {
+        hold(&self.client, &self.url("/holds"), client, slot_id).await
+    }
+
+    /// A booking of `slot_id` under `key` for [`person`] `n` (with a phone of their own), without
+    /// a hold.
+    pub async fn book(&self, key: &str, slot_id: &str, n: u32) -> Response {
         self.client
-            .post(self.url("/holds"))
-            .header("X-Fairslot-Client", client)
-            .json(&json!({ "slot_id": slot_id }))
+            .post(self.url("/bookings"))
+            .header("Idempotency-Key", key)
+            .json(&json!({ "slot_id": slot_id, "patient": person(n, n) }))
             .send()
             .await
             .unwrap()

@@ -6,32 +6,7 @@ use fairslot_server::clock::Clock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestServer, client_token, expect_problem, header, slot};
-
-/// A valid mainland resident ID (GB 11643 check character) for person number `n`.
-pub fn resident_id(n: u32) -> String {
-    let body = format!("1101051990{:04}{:03}", 101 + n / 1000, n % 1000);
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body
-        .chars()
-        .zip(WEIGHTS)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    format!("{body}{check}")
-}
-
-/// Person `n` with their own phone, or another's.
-fn person(n: u32, phone: u32) -> Value {
-    json!({
-        "name": "王芳",
-        "document_kind": "resident_id",
-        "document_number": resident_id(n),
-        "phone": format!("139{:08}", phone),
-        "relationship": "self",
-        "consent": true
-    })
-}
+use crate::common::{TestServer, client_token, expect_problem, header, person, resident_id, slot};
 
 async fn book_as(s: &TestServer, key: &str, slot_id: &str, patient: &Value) -> reqwest::Response {
     s.book(key, &json!({ "slot_id": slot_id, "patient": patient }))
