@@ -253,7 +253,9 @@ pub fn patient_last4(patient: &Patient) -> Option<String> {
         .map(last4)
 }
 
-fn masked(patient: Option<&Patient>) -> MaskedPatient {
+/// The patient as a booking shows them back: masked, and empty where nothing is known (a
+/// gateway or a deployment that keeps Patient resources from the browser).
+pub fn masked_patient(patient: Option<&Patient>) -> MaskedPatient {
     let id = patient.and_then(|p| {
         p.identifier.iter().find_map(|i| {
             let kind = i.system.as_deref().and_then(document_kind)?;
@@ -321,7 +323,7 @@ pub fn booking(
     Ok(Booking {
         code,
         status,
-        patient: masked(patient),
+        patient: masked_patient(patient),
         channel,
         created_at,
         cancel_deadline: summary.start - Duration::minutes(CANCEL_CUTOFF_MINUTES),
