@@ -107,6 +107,7 @@ fn problem_text(problem: &ConfigProblem, locale: Locale) -> String {
             with(Msg::ConfigOutOfRange, &format!("{min}–{max}"))
         }
         ConfigProblem::BadValue => Msg::ConfigBadValue.text(locale).into(),
+        ConfigProblem::FhirOnly => Msg::ConfigFhirOnly.text(locale).into(),
     }
 }
 
@@ -259,4 +260,28 @@ pub struct Preselection {
     pub department: Option<String>,
     /// The one hospital a deployment serves, if it is pinned to one: no URL reaches another.
     pub pinned: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateway_set_for_the_native_api_is_explained_in_both_languages() {
+        let errors = fairslot_core::config::parse(
+            r#"{"api":{"kind":"native","base_urls":["/api/v1"],"gateway":true},"channel":"web"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].field, "api.gateway");
+        assert!(problem_text(&errors[0].problem, Locale::En).contains("FHIR"));
+        assert!(problem_text(&errors[0].problem, Locale::ZhCn).contains("FHIR"));
+        let errors = fairslot_core::config::parse(
+            r#"{"api":{"kind":"fhir","base_urls":["/fhir"],"gateway":"yes"},"channel":"web"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            problem_text(&errors[0].problem, Locale::En),
+            "Wrong type; expected boolean"
+        );
+    }
 }

@@ -52,6 +52,7 @@ messages! {
     ConfigEmpty => "列表不能为空", "The list must not be empty";
     ConfigOutOfRange => "数值超出范围（{}）", "Number out of range ({})";
     ConfigBadValue => "取值包含不允许的字符或格式", "The value has characters or a format that is not allowed";
+    ConfigFhirOnly => "此项仅用于 FHIR 接口（api.kind 为 \"fhir\"）；使用原生接口时请删除此项", "This only applies to a FHIR backend (api.kind \"fhir\"); remove it for the native API";
     ConfigFraming => "此预约页面只能在运营方许可的合作网站中显示。", "This booking page can only be shown inside the partner sites its operator allows.";
 
     // Errors a patient can act on

@@ -105,6 +105,10 @@ pub struct Config {
     pub base_urls: Vec<String>,
     /// How long one request may take before it counts as unanswered (`api.timeout_ms`).
     pub timeout_ms: u32,
+    /// FHIR only (`api.gateway`): the reference server stands in front of the FHIR server at the
+    /// same base URLs, so that lookup and cancel are proven there (see
+    /// [`crate::fhir::gateway`]). Always false for the native API.
+    pub gateway: bool,
     pub channel: String,
     pub locale: Locale,
     pub mode: Mode,
@@ -136,6 +140,8 @@ pub enum ConfigProblem {
     },
     /// Characters outside the allowed set for this field.
     BadValue,
+    /// A field that only means something with `api.kind` `fhir`.
+    FhirOnly,
 }
 
 /// One bad field, named by its JSON path, e.g. `api.base_urls[1]`.
@@ -249,6 +255,18 @@ impl Walker {
             }
             Some(_) => {
                 self.fail(field, ConfigProblem::WrongType("array"));
+                None
+            }
+        }
+    }
+
+    /// An optional boolean: absent is `false`.
+    fn boolean(&mut self, v: Option<&Value>, field: &str) -> Option<bool> {
+        match v {
+            None | Some(Value::Null) => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.fail(field, ConfigProblem::WrongType("boolean"));
                 None
             }
         }
@@ -380,6 +398,18 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
             .map(|ms| ms as u32),
     };
 
+    // The native API proves lookups itself: a gateway there is a mistake worth naming.
+    let gateway = api
+        .and_then(|a| w.boolean(a.get("gateway"), "api.gateway"))
+        .and_then(|on| {
+            if on && adapter == Some(AdapterKind::Native) {
+                w.fail("api.gateway", ConfigProblem::FhirOnly);
+                None
+            } else {
+                Some(on)
+            }
+        });
+
     let channel = w
         .string(root.get("channel"), "channel", true)
         .and_then(|c| {
@@ -462,11 +492,14 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
         .string(root.get("hospital"), "hospital", false)
         .map(str::to_string);
 
-    match (adapter, base_urls, timeout_ms, channel, locale, mode) {
+    match (
+        adapter, base_urls, timeout_ms, gateway, channel, locale, mode,
+    ) {
         (
             Some(adapter),
             Some(base_urls),
             Some(timeout_ms),
+            Some(gateway),
             Some(channel),
             Some(locale),
             Some(mode),
@@ -474,6 +507,7 @@ pub fn validate(root: &Value) -> Result<Config, Vec<ConfigError>> {
             adapter,
             base_urls,
             timeout_ms,
+            gateway,
             channel,
             locale,
             mode,
@@ -617,6 +651,42 @@ mod tests {
                 "api.timeout_ms".to_string(),
                 ConfigProblem::WrongType("integer")
             )]
+        );
+    }
+
+    #[test]
+    fn the_fhir_gateway_is_off_unless_set_and_fhir_only() {
+        let with = |kind: &str, g: &str| {
+            format!(r#"{{"api":{{"kind":"{kind}","base_urls":["/fhir"]{g}}},"channel":"c1"}}"#)
+        };
+        assert!(!parse(&with("fhir", "")).unwrap().gateway);
+        assert!(!parse(&with("native", "")).unwrap().gateway);
+        assert!(!parse(&with("fhir", r#","gateway":null"#)).unwrap().gateway);
+        assert!(parse(&with("fhir", r#","gateway":true"#)).unwrap().gateway);
+        assert!(
+            !parse(&with("native", r#","gateway":false"#))
+                .unwrap()
+                .gateway
+        );
+        // The native API checks proofs itself: a gateway named there is a misunderstanding.
+        assert_eq!(
+            fields(&with("native", r#","gateway":true"#)),
+            [("api.gateway".to_string(), ConfigProblem::FhirOnly)]
+        );
+        for wrong in ["\"true\"", "1", "[]"] {
+            assert_eq!(
+                fields(&with("fhir", &format!(r#","gateway":{wrong}"#))),
+                [(
+                    "api.gateway".to_string(),
+                    ConfigProblem::WrongType("boolean")
+                )],
+                "{wrong}"
+            );
+        }
+        // A bad kind is reported once, not again as a gateway problem.
+        assert_eq!(
+            fields(&with("soap", r#","gateway":true"#)),
+            [("api.kind".to_string(), ConfigProblem::OneOf(ADAPTERS))]
         );
     }
 
