@@ -590,7 +590,12 @@ fn an_appointment_written_reads_back_as_the_booking() {
     );
 
     let appt: fhir::Appointment = fhir::read_resource(written.clone(), "Appointment").unwrap();
-    let b = fhir::booking(&appt, Some(&stored_patient), s.clone()).unwrap();
+    let b = fhir::booking(
+        &appt,
+        fhir::masked_patient(Some(&stored_patient)),
+        s.clone(),
+    )
+    .unwrap();
     assert_eq!(b.code, fhir::booking_code(key));
     assert_eq!(b.status, BookingStatus::Confirmed);
     assert_eq!(b.channel, "partner-a");
@@ -603,7 +608,7 @@ fn an_appointment_written_reads_back_as_the_booking() {
 
     let cancelled = fhir::cancelled(&written);
     let appt: fhir::Appointment = fhir::read_resource(cancelled, "Appointment").unwrap();
-    let b = fhir::booking(&appt, None, s).unwrap();
+    let b = fhir::booking(&appt, fhir::masked_patient(None), s).unwrap();
     assert_eq!(b.status, BookingStatus::Cancelled);
     assert!(b.cancelled_at.is_some());
     // Without the patient the booking still shows, with nothing personal.
@@ -617,7 +622,7 @@ fn appointments_not_made_by_fairslot_are_errors_not_panics() {
         "Appointment",
     )
     .unwrap();
-    let e = fhir::booking(&appt, None, summary()).unwrap_err();
+    let e = fhir::booking(&appt, fhir::masked_patient(None), summary()).unwrap_err();
     assert_eq!(e, FhirError::malformed("Appointment/x", "no booking code"));
     assert!(
         fhir::read_resource::<fhir::Appointment>(

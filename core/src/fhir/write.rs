@@ -15,8 +15,9 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{Value, json};
 
+use super::model::read_resource;
 use super::model::{Appointment, Patient};
-use super::read::written_name;
+use super::read::{is_fhir_id, written_name};
 use super::{
     BOOKING_CODE_SYSTEM, BOOKING_KEY_SYSTEM, CHANNEL_SYSTEM, CLAIM_EXTENSION, FhirError,
     HK_MACAO_PERMIT_SYSTEM, PASSPORT_SYSTEM, RESIDENT_ID_SYSTEM, TAIWAN_PERMIT_SYSTEM,
@@ -101,6 +102,33 @@ pub fn patient_resource(p: &identity::Patient) -> Value {
         "name": [{ "text": p.name }],
         "telecom": [{ "system": "phone", "value": p.phone.as_str(), "use": "mobile" }],
     })
+}
+
+/// The patient a booking shows, masked, from what the app itself sent: the browser never reads a
+/// Patient back from the server, where anyone holding a booking code could see it.
+pub fn masked_input(p: &identity::Patient) -> MaskedPatient {
+    let sent = read_resource::<Patient>(patient_resource(p), "Patient").ok();
+    masked_patient(sent.as_ref())
+}
+
+/// The id of the `kind` resource a `Location` header names: `…/Patient/{id}` or
+/// `…/Patient/{id}/_history/{version}`, absolute or relative. `None` for anything else, and for
+/// an id that is not a FHIR id.
+///
+/// ```
+/// use fairslot_core::fhir::id_from_location;
+/// assert_eq!(id_from_location("/fhir/Patient/p7/_history/2", "Patient"), Some("p7"));
+/// assert_eq!(id_from_location("https://h.example/R4/Appointment/a1", "Patient"), None);
+/// ```
+pub fn id_from_location<'a>(location: &'a str, kind: &str) -> Option<&'a str> {
+    let path = location.trim().split(['?', '#']).next()?;
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let (named, id) = match segments.as_slice() {
+        [.., named, id, "_history", version] if !version.is_empty() => (*named, *id),
+        [.., named, id] => (*named, *id),
+        _ => return None,
+    };
+    (named == kind && is_fhir_id(id)).then_some(id)
 }
 
 /// Who books what, for [`appointment_resource`].
@@ -288,10 +316,11 @@ fn parse_time(value: Option<&str>) -> Option<DateTime<FixedOffset>> {
 }
 
 /// A stored Appointment as the booking the app shows. `summary` says where and when (resolved by
-/// the adapter from the slot); the patient is shown masked.
+/// the adapter from the slot); `patient` is already masked, from what the app itself knows (see
+/// [`masked_input`]) or a gateway's answer, and empty otherwise ([`masked_patient`] of `None`).
 pub fn booking(
     appointment: &Appointment,
-    patient: Option<&Patient>,
+    patient: MaskedPatient,
     summary: SlotSummary,
 ) -> Result<Booking, FhirError> {
     let what = format!(
@@ -323,7 +352,7 @@ pub fn booking(
     Ok(Booking {
         code,
         status,
-        patient: masked_patient(patient),
+        patient,
         channel,
         created_at,
         cancel_deadline: summary.start - Duration::minutes(CANCEL_CUTOFF_MINUTES),
@@ -423,4 +452,61 @@ pub fn books_slot(appointment: &Value, slot_id: &str) -> bool {
                     .is_some_and(|r| r.id_of("Slot") == Some(slot_id))
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_patient_is_known_by_its_location() {
+        for (location, id) in [
+            ("/fhir/Patient/p-1", Some("p-1")),
+            ("/fhir/Patient/p-1/", Some("p-1")),
+            ("Patient/p.1", Some("p.1")),
+            (
+                "http://127.0.0.1:4000/fhir/R4/Patient/abc/_history/9f2c",
+                Some("abc"),
+            ),
+            ("https://h.example/R4/Patient/abc?x=1#y", Some("abc")),
+            (" /fhir/Patient/abc/_history/1 ", Some("abc")),
+            // Another resource, no id, an id FHIR does not allow, a history without a version.
+            ("/fhir/Appointment/a1", None),
+            ("/fhir/Patient", None),
+            ("/fhir/Patient/", None),
+            ("/fhir/Patient/..", None),
+            ("/fhir/Patient/a%20b", None),
+            ("/fhir/Patient/abc/_history/", None),
+            ("/fhir/Patient/abc/_history", None),
+            ("", None),
+        ] {
+            assert_eq!(id_from_location(location, "Patient"), id, "{location}");
+        }
+    }
+
+    #[test]
+    fn the_ticket_masks_what_the_app_sent() {
+        let input = crate::PatientInput {
+            name: "王小明".into(),
+            document_kind: DocumentKind::ResidentId,
+            document_number: "11010519491231002x".into(),
+            phone: "138 0013 8000".into(),
+            medical_card: None,
+            relationship: crate::Relationship::Myself,
+            consent: true,
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let patient = identity::Patient::validate(&input, today).unwrap();
+        let masked = masked_input(&patient);
+        assert_eq!(
+            masked,
+            masked_patient(Some(
+                &read_resource(patient_resource(&patient), "Patient").unwrap()
+            ))
+        );
+        assert_eq!(masked.document_kind, DocumentKind::ResidentId);
+        assert_eq!(masked.document_number, "1101**************");
+        assert!(!masked.name.is_empty() && !masked.name.contains("小明"));
+        assert!(!masked.phone.contains("0013") && masked.phone.starts_with("138"));
+    }
 }

@@ -185,7 +185,7 @@ impl FhirApi {
             Err(e) if !is_refusal(&e) && !matches!(e, ApiError::BadData(_)) => return Err(e),
             Err(_) => Self::bare_summary(&appt, &slot_id, named_role.as_deref().unwrap_or(""))?,
         };
-        fhir::booking(&appt, patient.as_ref(), summary).map_err(bad)
+        fhir::booking(&appt, fhir::masked_patient(patient.as_ref()), summary).map_err(bad)
     }
 
     /// A resource straight from the server, never from the session's directory.
