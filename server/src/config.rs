@@ -63,6 +63,17 @@ pub struct Config {
     #[arg(long, env = "FAIRSLOT_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 
+    /// A FHIR R4 server to stand in front of, at `/fhir`: the app's FHIR requests are passed on,
+    /// Patient resources never come back, and lookup and cancel by code check the proof here
+    /// (point the app's config at `/fhir` with `"gateway": true`).
+    #[arg(long, env = "FAIRSLOT_FHIR_UPSTREAM")]
+    pub fhir_upstream: Option<String>,
+
+    /// Bearer token the gateway sends to the FHIR server (best given in the environment, where
+    /// other users' `ps` does not show it). Never sent to a browser.
+    #[arg(long, env = "FAIRSLOT_FHIR_TOKEN", hide_env_values = true)]
+    pub fhir_token: Option<String>,
+
     /// Real-name booking rules (实名制), holds and proofs.
     #[command(flatten)]
     pub rules: Rules,

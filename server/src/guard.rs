@@ -15,6 +15,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use fairslot_core::fhir::gateway::{CANCEL_OPERATION, LOOKUP_OPERATION};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
@@ -114,7 +115,11 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
 
 /// Routes whose answer depends on a secret the client might be guessing.
 fn is_proof_route(route: &str) -> bool {
-    route.ends_with("/lookup") || route.ends_with("/cancel") || route.ends_with("/by-key")
+    route.ends_with("/lookup")
+        || route.ends_with("/cancel")
+        || route.ends_with("/by-key")
+        || route.ends_with(LOOKUP_OPERATION)
+        || route.ends_with(CANCEL_OPERATION)
 }
 
 /// Middleware of the API: resolves the client's address for the handlers and refuses requests

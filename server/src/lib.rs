@@ -5,6 +5,9 @@
 //! lookup and cancel, per-channel statistics and health, as documented in `openapi.json`. Data
 //! lives in SQLite; every change of capacity is one transaction, so no slot is ever overbooked.
 //!
+//! With `--fhir-upstream` it is also a gateway in front of a FHIR server at `/fhir` (see
+//! [`gateway`]), so FHIR deployments check proofs where the browser cannot see the patient.
+//!
 //! Start it in-process with [`server::start`] (tests do, with a [`clock::ManualClock`]) or from
 //! the command line through [`server::run`].
 
@@ -13,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod extract;
 pub mod faults;
+pub mod gateway;
 pub mod guard;
 pub mod headers;
 pub mod problem;

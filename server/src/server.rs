@@ -34,6 +34,7 @@ use crate::config::{Command, Config, Guard};
 use crate::extract::Channel;
 use crate::extract::MAX_BODY_BYTES;
 use crate::faults::{DropConnection, Faults};
+use crate::gateway::{self, Upstream, UpstreamError};
 use crate::guard::{self, Connections, Limits, Peer};
 use crate::headers::{self, StaticPageHeaders};
 use crate::problem::ApiError;
@@ -75,6 +76,8 @@ pub enum StartError {
     },
     #[error("config.json has invalid fields: {0}")]
     Config(String),
+    #[error("{0}")]
+    Gateway(#[from] UpstreamError),
 }
 
 /// Front-end and operational options of the router beyond [`AppState`].
@@ -85,6 +88,8 @@ pub struct AppOptions {
     pub log_requests: bool,
     pub limits: Arc<Limits>,
     pub guard: Guard,
+    /// The FHIR server to stand in front of at `/fhir`, if any.
+    pub fhir_upstream: Option<Upstream>,
 }
 
 /// The whole application: API, static app, CORS, security headers and request log.
@@ -95,11 +100,16 @@ pub fn app(state: AppState, options: &AppOptions) -> Result<Router, StartError> 
             StaticPageHeaders::new(dir, &options.guard),
         ))
     });
-    let mut app =
-        api::router(state, Arc::clone(&options.limits)).fallback(move |request: Request| {
-            let files = files.clone();
-            async move { fallback(files, request).await }
-        });
+    let mut app = api::router(state.clone(), Arc::clone(&options.limits));
+    if let Some(upstream) = &options.fhir_upstream {
+        app = app.merge(gateway::router(state, upstream.clone()).layer(
+            middleware::from_fn_with_state(Arc::clone(&options.limits), guard::limit_rates),
+        ));
+    }
+    let mut app = app.fallback(move |request: Request| {
+        let files = files.clone();
+        async move { fallback(files, request).await }
+    });
     if let Some(cors) = cors_layer(&options.cors_origins)? {
         app = app.layer(cors);
     }
@@ -288,6 +298,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
         log_requests: !config.quiet,
         limits: Arc::clone(&limits),
         guard: config.guard.clone(),
+        fhir_upstream: config
+            .fhir_upstream
+            .as_deref()
+            .map(|url| Upstream::new(url, config.fhir_token.as_deref()))
+            .transpose()?,
     };
     let router = app(state.clone(), &options)?;
     let listener =

@@ -152,6 +152,15 @@ pub struct Proof {
     pub policy: ProofPolicy,
 }
 
+/// How a proof checked outside the store ended (see [`Store::settle_proof_attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofOutcome {
+    Held,
+    Wrong,
+    /// The proof could not be checked (the FHIR server did not answer).
+    Unsettled,
+}
+
 /// One hospital of the demo catalogue with everything under it.
 #[derive(Debug, Clone)]
 pub struct CatalogueHospital {
@@ -204,6 +213,23 @@ pub trait Store: Send + Sync + 'static {
     /// apart) counts against the code, and a code locked by too many wrong ones refuses even the
     /// right proof until the lock ends. One transaction, so parallel guesses count one by one.
     fn prove(&self, proof: &Proof, now: DateTime<Utc>) -> StoreResult<OwnedBooking>;
+    /// For a proof checked elsewhere (the FHIR gateway asks the FHIR server): counts an attempt
+    /// on `code` as wrong before it is checked, so parallel guesses count one by one, or refuses
+    /// with [`StoreError::ProofLocked`] as [`Store::prove`] would.
+    fn reserve_proof_attempt(
+        &self,
+        code: &str,
+        policy: ProofPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// How an attempt reserved at `reserved_at` ended: a proof that held forgets the code's
+    /// wrong ones, a wrong one stays counted, and one that could not be checked is uncounted.
+    fn settle_proof_attempt(
+        &self,
+        code: &str,
+        reserved_at: DateTime<Utc>,
+        outcome: ProofOutcome,
+    ) -> StoreResult<()>;
     fn booking_by_key(&self, idempotency_key: &str) -> StoreResult<Option<KeyedBooking>>;
     /// Cancels the booking the proof owns (see [`Store::prove`]); cancelling a cancelled booking
     /// returns it unchanged. A cancellation within `late` of the start counts as late.

@@ -24,11 +24,11 @@ use serde::de::DeserializeOwned;
 
 use super::{
     BookingOutcome, CatalogueHospital, DepartmentEntry, NewBooking, NewHold, NewSession,
-    OwnedBooking, Proof, SessionQuery, Store, StoreError, StoreResult, StoredResponse,
-    Unavailability,
+    OwnedBooking, Proof, ProofOutcome, SessionQuery, Store, StoreError, StoreResult,
+    StoredResponse, Unavailability,
 };
 use crate::random::secret_code;
-use crate::rules::LATE_CANCEL_WINDOW;
+use crate::rules::{LATE_CANCEL_WINDOW, ProofPolicy};
 
 const SCHEMA: &str = include_str!("schema.sql");
 const SCHEMA_VERSION: i64 = 2;
@@ -366,6 +366,47 @@ impl Store for SqliteStore {
     fn prove(&self, proof: &Proof, now: DateTime<Utc>) -> StoreResult<OwnedBooking> {
         // The refusal is the inner error: the transaction that recorded it commits.
         self.write(|tx| check_proof(tx, proof, now))?
+    }
+
+    fn reserve_proof_attempt(
+        &self,
+        code: &str,
+        policy: ProofPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            if let Some(locked) = proof_lock(tx, code, policy, now)? {
+                return Ok(Err(locked));
+            }
+            tx.prepare_cached("INSERT INTO proof_failures (code, failed_ms) VALUES (?1, ?2)")?
+                .execute(params![code, now.timestamp_millis()])?;
+            Ok(Ok(()))
+        })?
+    }
+
+    fn settle_proof_attempt(
+        &self,
+        code: &str,
+        reserved_at: DateTime<Utc>,
+        outcome: ProofOutcome,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            match outcome {
+                ProofOutcome::Held => {
+                    tx.prepare_cached("DELETE FROM proof_failures WHERE code = ?1")?
+                        .execute([code])?;
+                }
+                ProofOutcome::Unsettled => {
+                    tx.prepare_cached(
+                        "DELETE FROM proof_failures WHERE rowid = (SELECT rowid FROM proof_failures
+                         WHERE code = ?1 AND failed_ms = ?2 LIMIT 1)",
+                    )?
+                    .execute(params![code, reserved_at.timestamp_millis()])?;
+                }
+                ProofOutcome::Wrong => {}
+            }
+            Ok(())
+        })
     }
 
     fn booking_by_key(&self, key: &str) -> StoreResult<Option<KeyedBooking>> {
@@ -1193,6 +1234,38 @@ const MAX_PROOF_LOCK: Duration = Duration::days(7);
 /// when the wrong proofs behind it are a week old).
 const MAX_LOCK_DOUBLINGS: u32 = 10;
 
+/// The lock on a code, if its wrong proofs lock it at `now`.
+fn proof_lock(
+    tx: &Transaction<'_>,
+    code: &str,
+    policy: ProofPolicy,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<StoreError>> {
+    let now_ms = now.timestamp_millis();
+    let (count, last): (u32, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT COUNT(*), MAX(failed_ms) FROM proof_failures WHERE code = ?1 AND failed_ms > ?2",
+        )?
+        .query_row(
+            params![code, (now - MAX_PROOF_LOCK).timestamp_millis()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    // Every `attempts` wrong proofs lock the code, each lock twice as long as the one before,
+    // from the last wrong proof: a script gets `attempts` guesses per round, and the rounds grow
+    // apart (5 guesses, 15 min, 5, 30 min, 5, 1 h …), so the week a booking waits is worth about fifty
+    // guesses of the ten thousand or so endings.
+    let Some(last) = last.filter(|_| count > 0 && count % policy.attempts == 0) else {
+        return Ok(None);
+    };
+    let round = (count / policy.attempts).min(MAX_LOCK_DOUBLINGS + 1);
+    let until = last + policy.lock.num_milliseconds() * (1_i64 << (round - 1));
+    // In UTC whatever the booking's hospital: a known code and an unknown one answer alike.
+    Ok((until > now_ms).then(|| StoreError::ProofLocked {
+        until: millis(until, offset(0)),
+        retry_after_seconds: whole_seconds(until - now_ms),
+    }))
+}
+
 /// The booking the proof owns, or why not (locked, or not found after counting a wrong proof).
 /// The outer result is the transaction's; the inner one is the answer, committed either way.
 fn check_proof(
@@ -1200,30 +1273,8 @@ fn check_proof(
     proof: &Proof,
     now: DateTime<Utc>,
 ) -> StoreResult<StoreResult<OwnedBooking>> {
-    let now_ms = now.timestamp_millis();
-    let policy = proof.policy;
-    let (count, last): (u32, Option<i64>) = tx
-        .prepare_cached(
-            "SELECT COUNT(*), MAX(failed_ms) FROM proof_failures WHERE code = ?1 AND failed_ms > ?2",
-        )?
-        .query_row(
-            params![proof.code, (now - MAX_PROOF_LOCK).timestamp_millis()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-    // Every `attempts` wrong proofs lock the code, each lock twice as long as the one before,
-    // from the last wrong proof: a script gets `attempts` guesses per round, and the rounds grow
-    // apart (5 guesses, 15 min, 5, 30 min, 5, 1 h …), so the week a booking waits is worth about fifty
-    // guesses of the ten thousand or so endings.
-    if let Some(last) = last.filter(|_| count > 0 && count % policy.attempts == 0) {
-        let round = (count / policy.attempts).min(MAX_LOCK_DOUBLINGS + 1);
-        let until = last + policy.lock.num_milliseconds() * (1_i64 << (round - 1));
-        if until > now_ms {
-            // In UTC whatever the booking's hospital: a known code and an unknown one answer alike.
-            return Ok(Err(StoreError::ProofLocked {
-                until: millis(until, offset(0)),
-                retry_after_seconds: whole_seconds(until - now_ms),
-            }));
-        }
+    if let Some(locked) = proof_lock(tx, &proof.code, proof.policy, now)? {
+        return Ok(Err(locked));
     }
     let given = identity::last4(&proof.document_last4);
     match load_booking(tx, &proof.code)?
@@ -1236,7 +1287,7 @@ fn check_proof(
         }
         None => {
             tx.prepare_cached("INSERT INTO proof_failures (code, failed_ms) VALUES (?1, ?2)")?
-                .execute(params![proof.code, now_ms])?;
+                .execute(params![proof.code, now.timestamp_millis()])?;
             Ok(Err(StoreError::NotFound("booking")))
         }
     }

@@ -1,0 +1,1068 @@
+//! The FHIR gateway: with `--fhir-upstream`, the server stands in front of a FHIR R4 server at
+//! `/fhir`, so that a FHIR deployment gets what the reference API gives: a proof checked where
+//! the browser cannot see the patient, counted and locked per code, and rate limits per address.
+//!
+//! - The app's FHIR requests are passed on unchanged, as far as the app makes them: reads and
+//!   searches of any type but Patient; a Slot updated (the booking claim); a Patient and an
+//!   Appointment created. Everything else (any other Patient request, changing or deleting an
+//!   Appointment, transactions, operations, chained and `_has` searches, includes of patients)
+//!   is refused with a 403 OperationOutcome, before the FHIR server sees it.
+//! - No Patient resource comes back: a created Patient is answered with its `Location` alone,
+//!   and Patient resources are taken out of any answer that carries them.
+//! - Lookup and cancel by code are the operations of [`fairslot_core::fhir::gateway`]: the
+//!   proof is compared here with the Patient the FHIR server holds, and only the masked patient
+//!   leaves.
+//!
+//! The upstream's own credential (`--fhir-token`) is added here and never reaches a browser.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use chrono::{DateTime, Duration, Utc};
+use fairslot_core::fhir::gateway::{
+    CANCEL_OPERATION, LOOKUP_OPERATION, OwnedAppointment, OwnedRequest,
+};
+use fairslot_core::fhir::{self, Patient};
+use fairslot_core::{ProblemKind, identity};
+use serde_json::{Value, json};
+
+use crate::api::AppState;
+use crate::extract::{ApiJson, is_json_media_type};
+use crate::problem::ApiError;
+use crate::store::ProofOutcome;
+
+/// Where the gateway answers; the app's config names it as its FHIR base URL.
+pub const PREFIX: &str = "/fhir";
+/// How long one request to the FHIR server may take.
+const UPSTREAM_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+/// Largest answer taken from the FHIR server (a page of a few hundred slots is well under it).
+const MAX_UPSTREAM_BYTES: usize = 32 * 1024 * 1024;
+/// How often a cancel re-reads an Appointment that changed under it.
+const CANCEL_TRIES: usize = 3;
+
+/// The FHIR server behind the gateway.
+#[derive(Clone)]
+pub struct Upstream {
+    /// Base URL, without a trailing slash.
+    base: String,
+    token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("--fhir-upstream must be an http(s) URL, not {0:?}")]
+    Url(String),
+    #[error("--fhir-token must be visible ASCII")]
+    Token,
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl Upstream {
+    pub fn new(base: &str, token: Option<&str>) -> Result<Self, UpstreamError> {
+        let base = base.trim().trim_end_matches('/');
+        let parsed = reqwest::Url::parse(base).map_err(|_| UpstreamError::Url(base.into()))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            return Err(UpstreamError::Url(base.into()));
+        }
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        if token.is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic())) {
+            return Err(UpstreamError::Token);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(UPSTREAM_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| UpstreamError::Client(e.to_string()))?;
+        Ok(Self {
+            base: base.to_string(),
+            token: token.map(str::to_string),
+            client,
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Gateway {
+    state: AppState,
+    upstream: Arc<Upstream>,
+}
+
+/// The gateway's routes, to be merged into the application.
+pub fn router(state: AppState, upstream: Upstream) -> Router {
+    let gateway = Gateway {
+        state,
+        upstream: Arc::new(upstream),
+    };
+    Router::new()
+        .route(&format!("{PREFIX}{LOOKUP_OPERATION}"), post(lookup))
+        .route(&format!("{PREFIX}{CANCEL_OPERATION}"), post(cancel))
+        .route(&format!("{PREFIX}/{{*rest}}"), any(proxy))
+        .with_state(gateway)
+}
+
+// ---- what passes ----------------------------------------------------------------------------
+
+/// A request the app makes, as the gateway recognises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Interaction {
+    Capabilities,
+    Search { kind: String },
+    Read { kind: String },
+    Create { kind: String },
+    Update { kind: String },
+}
+
+/// What a request asks for, or why it may not pass (`Err`, said in the OperationOutcome).
+fn classify(method: &Method, rest: &str) -> Result<Interaction, &'static str> {
+    let segments: Vec<&str> = rest.split('/').collect();
+    let kind = |s: &str| {
+        let ok = (2..=64).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_uppercase())
+            && s.bytes().all(|b| b.is_ascii_alphabetic());
+        ok.then(|| s.to_string())
+    };
+    let interaction = match (method, segments.as_slice()) {
+        (&Method::GET, ["metadata"]) => Interaction::Capabilities,
+        (&Method::GET, [t]) => Interaction::Search {
+            kind: kind(t).ok_or("not a resource type")?,
+        },
+        (&Method::POST, [t, "_search"]) => Interaction::Search {
+            kind: kind(t).ok_or("not a resource type")?,
+        },
+        (&Method::GET, [t, id]) if fhir::is_fhir_id(id) => Interaction::Read {
+            kind: kind(t).ok_or("not a resource type")?,
+        },
+        (&Method::POST, [t]) => Interaction::Create {
+            kind: kind(t).ok_or("not a resource type")?,
+        },
+        (&Method::PUT, [t, id]) if fhir::is_fhir_id(id) => Interaction::Update {
+            kind: kind(t).ok_or("not a resource type")?,
+        },
+        _ => return Err("This request is not passed to the FHIR server."),
+    };
+    match &interaction {
+        Interaction::Search { kind } | Interaction::Read { kind } if kind == "Patient" => {
+            Err("Patient resources are not served.")
+        }
+        Interaction::Create { kind } if kind != "Patient" && kind != "Appointment" => {
+            Err("Only patients and appointments are created here.")
+        }
+        Interaction::Update { kind } if kind != "Slot" => {
+            Err("Only slots are updated here; cancel an appointment with its code and proof.")
+        }
+        _ => Ok(interaction),
+    }
+}
+
+/// Whether a search parameter may pass: no chains or reverse chains (which search by a
+/// patient's details), no free-form filters, no includes of patients.
+fn parameter_allowed(name: &str, value: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    if name.contains('.') || name.starts_with("_has") {
+        return false;
+    }
+    if matches!(
+        name.as_str(),
+        "_filter" | "_query" | "_contained" | "_containedtype" | "_graph"
+    ) {
+        return false;
+    }
+    if name.starts_with("_include") || name.starts_with("_revinclude") {
+        let value = value.to_ascii_lowercase();
+        return !(value.contains("patient") || value.contains('*') || value.contains("subject"));
+    }
+    true
+}
+
+/// Every parameter of a query string or form body, decoded.
+fn form_urlencoded(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Removes every Patient resource: Bundle entries, contained resources, and a Patient itself
+/// (which becomes `Null`). Returns how many were removed.
+fn strip_patients(value: &mut Value) -> usize {
+    let is_patient = |v: &Value| v.get("resourceType").and_then(Value::as_str) == Some("Patient");
+    if is_patient(value) {
+        *value = Value::Null;
+        return 1;
+    }
+    let mut removed = 0;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(entries)) = map.get_mut("entry") {
+                let before = entries.len();
+                entries.retain(|e| !e.get("resource").is_some_and(is_patient));
+                removed += before - entries.len();
+            }
+            if let Some(Value::Array(contained)) = map.get_mut("contained") {
+                let before = contained.len();
+                contained.retain(|c| !is_patient(c));
+                removed += before - contained.len();
+            }
+            for v in map.values_mut() {
+                removed += strip_patients(v);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                removed += strip_patients(v);
+            }
+        }
+        _ => {}
+    }
+    removed
+}
+
+/// A URL of the FHIR server as the browser must see it: under the gateway's prefix. Anything
+/// not under the upstream's base is left as it is (the app follows only its own base's links).
+fn public_url(upstream_base: &str, url: &str) -> String {
+    match url.strip_prefix(upstream_base) {
+        Some(rest) if rest.is_empty() || rest.starts_with(['/', '?']) => format!("{PREFIX}{rest}"),
+        _ => url.to_string(),
+    }
+}
+
+/// Rewrites the links of a Bundle (`link.url`, `entry.fullUrl`) to the gateway.
+fn rewrite_links(upstream_base: &str, bundle: &mut Value) {
+    if let Some(Value::Array(links)) = bundle.get_mut("link") {
+        for link in links {
+            if let Some(Value::String(url)) = link.get_mut("url") {
+                *url = public_url(upstream_base, url);
+            }
+        }
+    }
+    if let Some(Value::Array(entries)) = bundle.get_mut("entry") {
+        for entry in entries {
+            if let Some(Value::String(url)) = entry.get_mut("fullUrl") {
+                *url = public_url(upstream_base, url);
+            }
+        }
+    }
+}
+
+/// The id in a `Location` such as `…/Patient/123/_history/2`.
+fn id_in_location(location: &str, kind: &str) -> Option<String> {
+    let marker = format!("/{kind}/");
+    let after = &location[location.rfind(&marker)? + marker.len()..];
+    let id = after.split(['/', '?']).next()?;
+    fhir::is_fhir_id(id).then(|| id.to_string())
+}
+
+// ---- the proxy ------------------------------------------------------------------------------
+
+fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
+    let body = json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/fhir+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn forbidden(why: &str) -> Response {
+    outcome(StatusCode::FORBIDDEN, "forbidden", why)
+}
+
+/// The request headers passed to the FHIR server; nothing else of the browser's goes through.
+const FORWARDED: [HeaderName; 6] = [
+    header::ACCEPT,
+    header::CONTENT_TYPE,
+    header::IF_MATCH,
+    header::IF_NONE_MATCH,
+    HeaderName::from_static("if-none-exist"),
+    HeaderName::from_static("prefer"),
+];
+
+/// The response headers passed back.
+const RETURNED: [HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::CACHE_CONTROL,
+    header::RETRY_AFTER,
+];
+
+/// Content types a FHIR write may carry: JSON only, so no other site's form can write.
+fn is_fhir_json(value: Option<&HeaderValue>) -> bool {
+    value.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        is_json_media_type(v)
+            || v.split(';')
+                .next()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/fhir+json"))
+    })
+}
+
+fn is_form(value: Option<&HeaderValue>) -> bool {
+    value.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|e| {
+            e.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    })
+}
+
+/// An answer of the FHIR server, read in full.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Upstream {
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Answer, ApiError> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path_and_query}", self.base))
+            .headers(headers);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.map_err(|e| unreachable(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_UPSTREAM_BYTES as u64)
+        {
+            return Err(upstream_failed("answer too large"));
+        }
+        let mut body = Vec::new();
+        let mut response = response;
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&e))? {
+            if body.len() + chunk.len() > MAX_UPSTREAM_BYTES {
+                return Err(upstream_failed("answer too large"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// A JSON resource (or Bundle) from the FHIR server; 404/410 as `None`.
+    async fn get_json(&self, path: &str) -> Result<Option<Value>, ApiError> {
+        let answer = self.send(Method::GET, path, accept_fhir(), None).await?;
+        json_answer(answer)
+    }
+}
+
+fn accept_fhir() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    headers
+}
+
+fn json_answer(answer: Answer) -> Result<Option<Value>, ApiError> {
+    match answer.status.as_u16() {
+        200..=299 => serde_json::from_slice(&answer.body)
+            .map(Some)
+            .map_err(|_| upstream_failed("an answer that is not JSON")),
+        404 | 410 => Ok(None),
+        status => Err(upstream_status(status)),
+    }
+}
+
+fn unreachable(e: &reqwest::Error) -> ApiError {
+    eprintln!(
+        "FHIR server unreachable: {}",
+        if e.is_timeout() { "timeout" } else { "error" }
+    );
+    ApiError::new(
+        ProblemKind::Unavailable,
+        "The FHIR server behind this gateway does not answer.",
+    )
+    .with_retry_after(5)
+}
+
+fn upstream_failed(what: &str) -> ApiError {
+    eprintln!("FHIR server sent {what}");
+    ApiError::new(
+        ProblemKind::Unavailable,
+        "The FHIR server behind this gateway answered in a way it cannot use.",
+    )
+    .with_retry_after(5)
+}
+
+fn upstream_status(status: u16) -> ApiError {
+    upstream_failed(&format!("status {status}"))
+}
+
+async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(rest) = parts
+        .uri
+        .path()
+        .strip_prefix(PREFIX)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return forbidden("This request is not passed to the FHIR server.");
+    };
+    let interaction = match classify(&parts.method, rest) {
+        Ok(i) => i,
+        Err(why) => return forbidden(why),
+    };
+    let query = parts.uri.query().unwrap_or("");
+    let body = match axum::body::to_bytes(body, crate::extract::MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return outcome(StatusCode::PAYLOAD_TOO_LARGE, "too-long", "Too large."),
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE);
+    let mut searched = form_urlencoded(query);
+    match &interaction {
+        Interaction::Search { .. } if parts.method == Method::POST => {
+            if !is_form(content_type) {
+                return forbidden("A search body must be a form.");
+            }
+            searched.extend(form_urlencoded(&String::from_utf8_lossy(&body)));
+        }
+        Interaction::Create { .. } | Interaction::Update { .. } if !is_fhir_json(content_type) => {
+            return outcome(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "not-supported",
+                "Send resources as application/fhir+json.",
+            );
+        }
+        _ => {}
+    }
+    if let Some((name, _)) = searched.iter().find(|(n, v)| !parameter_allowed(n, v)) {
+        let why = if name.starts_with("_include") || name.starts_with("_revinclude") {
+            "Patient resources are not served."
+        } else {
+            "This search parameter is not passed to the FHIR server."
+        };
+        return forbidden(why);
+    }
+    let creates_patient = interaction
+        == Interaction::Create {
+            kind: "Patient".into(),
+        };
+    let mut headers = HeaderMap::new();
+    for name in FORWARDED {
+        if let Some(value) = parts.headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    if creates_patient {
+        headers.insert(
+            HeaderName::from_static("prefer"),
+            HeaderValue::from_static("return=minimal"),
+        );
+    }
+    let path_and_query = match query {
+        "" => format!("/{rest}"),
+        q => format!("/{rest}?{q}"),
+    };
+    let body = (!body.is_empty()).then_some(body);
+    let answer = match gateway
+        .upstream
+        .send(parts.method.clone(), &path_and_query, headers, body)
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    if creates_patient {
+        return patient_created(&gateway.upstream.base, answer);
+    }
+    relay(&gateway.upstream.base, answer)
+}
+
+/// A created Patient is told by its `Location` alone, whatever the server sent (a body, or a
+/// 200 for one that existed already: that a person is known is not told either).
+fn patient_created(upstream_base: &str, answer: Answer) -> Response {
+    if !answer.status.is_success() {
+        return relay(upstream_base, answer);
+    }
+    let from_header = answer
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| id_in_location(l, "Patient"));
+    let from_body = || {
+        serde_json::from_slice::<Value>(&answer.body)
+            .ok()?
+            .get("id")?
+            .as_str()
+            .filter(|id| fhir::is_fhir_id(id))
+            .map(str::to_string)
+    };
+    match from_header.or_else(from_body) {
+        Some(id) => (
+            StatusCode::CREATED,
+            [
+                (header::LOCATION, format!("{PREFIX}/Patient/{id}")),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+        )
+            .into_response(),
+        None => upstream_failed("a created Patient without an id").into_response(),
+    }
+}
+
+/// The FHIR server's answer as the browser gets it: its status, the headers it needs, and a
+/// JSON body without Patient resources and with links to the gateway.
+fn relay(upstream_base: &str, answer: Answer) -> Response {
+    let json = answer
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    let body = if answer.body.is_empty() {
+        Bytes::new()
+    } else if json {
+        match serde_json::from_slice::<Value>(&answer.body) {
+            Ok(mut value) => {
+                strip_patients(&mut value);
+                rewrite_links(upstream_base, &mut value);
+                Bytes::from(value.to_string())
+            }
+            Err(_) if answer.status.is_success() => {
+                return upstream_failed("an answer that is not JSON").into_response();
+            }
+            // An error page that says it is JSON and is not: its status is what matters.
+            Err(_) => Bytes::new(),
+        }
+    } else if answer.status.is_success() {
+        return upstream_failed("an answer that is not JSON").into_response();
+    } else {
+        // A proxy's HTML error page: nothing of it is passed on but the status.
+        Bytes::new()
+    };
+    let mut response = (answer.status, body).into_response();
+    let headers = response.headers_mut();
+    for name in RETURNED {
+        if let Some(value) = answer.headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    if let Some(location) = answer
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| HeaderValue::from_str(&public_url(upstream_base, l)).ok())
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    // Answers that feed a decision must reach the server: without the server's word, no cache
+    // keeps one for long.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache"));
+    response
+}
+
+// ---- lookup and cancel ----------------------------------------------------------------------
+
+/// The code as stored (`XXXX-XXXX`), from what a patient typed; `None` when it cannot be one.
+fn stored_code(typed: &str) -> Option<String> {
+    let plain: String = typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (plain.len() == 8 && plain.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| format!("{}-{}", &plain[..4], &plain[4..]))
+}
+
+fn no_such_booking() -> ApiError {
+    // The same answer for an unknown code and a wrong document, so neither can be probed.
+    ApiError::not_found("No booking matches this code and document.")
+}
+
+/// An Appointment found by code, with the Patient it names.
+struct Found {
+    appointment: Value,
+    patient: Patient,
+}
+
+impl Gateway {
+    /// The Appointment with this code and the Patient it names, from the FHIR server.
+    async fn find(&self, code: &str) -> Result<Option<Found>, ApiError> {
+        let upstream = &self.upstream;
+        let mut headers = accept_fhir();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let form = format!(
+            "{}&_count=10",
+            fhir::identifier_condition(fhir::BOOKING_CODE_SYSTEM, code)
+        );
+        let answer = upstream
+            .send(
+                Method::POST,
+                "/Appointment/_search",
+                headers,
+                Some(Bytes::from(form)),
+            )
+            .await?;
+        let Some(bundle) = json_answer(answer)? else {
+            return Ok(None);
+        };
+        let bundle = fhir::Bundle::from_value(bundle)
+            .map_err(|_| upstream_failed("a search answer that is not a Bundle"))?;
+        // Checked here too: a server that ignores the identifier must not hand out a stranger's.
+        let Some(appointment) = bundle
+            .raw("Appointment")
+            .into_iter()
+            .find(|a| fhir::has_identifier(a, fhir::BOOKING_CODE_SYSTEM, code))
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let Some(patient_id) = patient_of(&appointment) else {
+            return Ok(None);
+        };
+        let Some(patient) = upstream.get_json(&format!("/Patient/{patient_id}")).await? else {
+            return Ok(None);
+        };
+        let patient = fhir::read_resource::<Patient>(patient, "Patient")
+            .map_err(|_| upstream_failed("a Patient it cannot read"))?;
+        Ok(Some(Found {
+            appointment,
+            patient,
+        }))
+    }
+
+    /// The booking the proof owns, counted and locked like the reference API's proofs.
+    async fn prove(&self, request: &OwnedRequest) -> Result<Found, ApiError> {
+        let proof = identity::last4(&request.document_last4);
+        if proof.is_empty() {
+            return Err(ApiError::invalid_field(
+                "document_last4",
+                "required",
+                "give the last four characters of the patient's document",
+            ));
+        }
+        // Counted by what was typed when it cannot be a code: guessing malformed codes costs the
+        // same as guessing real ones.
+        let code = stored_code(&request.code);
+        let counted = code.clone().unwrap_or_else(|| {
+            request
+                .code
+                .trim()
+                .to_ascii_uppercase()
+                .chars()
+                .take(32)
+                .collect()
+        });
+        let policy = self.state.settings.policy.proof;
+        let at = self.state.clock.now();
+        let key = counted.clone();
+        self.state
+            .with_store(move |s| s.reserve_proof_attempt(&key, policy, at))
+            .await?;
+        let checked = match &code {
+            Some(code) => self.find(code).await,
+            None => Ok(None),
+        };
+        let outcome = match &checked {
+            Ok(Some(found))
+                if fhir::patient_last4(&found.patient)
+                    .is_some_and(|l| l.eq_ignore_ascii_case(&proof)) =>
+            {
+                ProofOutcome::Held
+            }
+            Ok(_) => ProofOutcome::Wrong,
+            // The FHIR server did not answer: the attempt proved nothing either way.
+            Err(_) => ProofOutcome::Unsettled,
+        };
+        self.state
+            .with_store(move |s| s.settle_proof_attempt(&counted, at, outcome))
+            .await?;
+        match (checked?, outcome) {
+            (Some(found), ProofOutcome::Held) => Ok(found),
+            _ => Err(no_such_booking()),
+        }
+    }
+
+    /// Gives a slot back when it is claimed under `key` (the claim a booking made on it).
+    async fn release(&self, slot_id: &str, key: &str) -> Result<(), ApiError> {
+        let path = format!("/Slot/{slot_id}");
+        let Some(slot) = self.upstream.get_json(&path).await? else {
+            return Ok(());
+        };
+        if fhir::claimed_by(&slot) != Some(key) {
+            return Ok(());
+        }
+        let mut headers = accept_fhir();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/fhir+json"),
+        );
+        if let Some(v) = fhir::version_of(&slot).and_then(|v| fhir::if_match(v).parse().ok()) {
+            headers.insert(header::IF_MATCH, v);
+        }
+        let body = Bytes::from(fhir::unclaim(&slot).to_string());
+        let answer = self
+            .upstream
+            .send(Method::PUT, &path, headers, Some(body))
+            .await?;
+        // Changed meanwhile (taken by someone else after all): not this booking's to give.
+        match answer.status.as_u16() {
+            200..=299 | 409 | 412 => Ok(()),
+            status => Err(upstream_status(status)),
+        }
+    }
+
+    /// Cancels the Appointment (re-read when it changed under the update) and gives its slot
+    /// back.
+    async fn cancel(&self, mut appointment: Value, now: DateTime<Utc>) -> Result<Value, ApiError> {
+        let id = appointment
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| fhir::is_fhir_id(id))
+            .map(str::to_string)
+            .ok_or_else(|| upstream_failed("an Appointment without a usable id"))?;
+        let path = format!("/Appointment/{id}");
+        for _ in 0..CANCEL_TRIES {
+            if !fhir::is_active_appointment(&appointment) {
+                break;
+            }
+            if let Some(start) = start_of(&appointment)
+                && now > start - Duration::minutes(fhir::CANCEL_CUTOFF_MINUTES)
+            {
+                return Err(ApiError::new(
+                    ProblemKind::CancelClosed,
+                    "Cancelling has closed for this booking.",
+                ));
+            }
+            let mut headers = accept_fhir();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/fhir+json"),
+            );
+            headers.insert(
+                HeaderName::from_static("prefer"),
+                HeaderValue::from_static("return=representation"),
+            );
+            if let Some(v) =
+                fhir::version_of(&appointment).and_then(|v| fhir::if_match(v).parse().ok())
+            {
+                headers.insert(header::IF_MATCH, v);
+            }
+            let body = Bytes::from(fhir::cancelled(&appointment).to_string());
+            let answer = self
+                .upstream
+                .send(Method::PUT, &path, headers, Some(body))
+                .await?;
+            let changed = matches!(answer.status.as_u16(), 409 | 412);
+            let updated = if changed { None } else { json_answer(answer)? };
+            appointment = match updated {
+                Some(v) if v.get("resourceType").and_then(Value::as_str) == Some("Appointment") => {
+                    v
+                }
+                _ => self
+                    .upstream
+                    .get_json(&path)
+                    .await?
+                    .ok_or_else(no_such_booking)?,
+            };
+        }
+        if fhir::is_active_appointment(&appointment) {
+            return Err(upstream_failed("an Appointment that would not cancel"));
+        }
+        let slot = appointment
+            .get("slot")
+            .and_then(Value::as_array)
+            .and_then(|s| s.first())
+            .and_then(|r| r.get("reference"))
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("Slot/"))
+            .filter(|id| fhir::is_fhir_id(id))
+            .map(str::to_string);
+        if let (Some(slot), Some(key)) = (slot, key_of(&appointment)) {
+            // A cancel whose release is lost is still a cancel; the next one gives it back.
+            if let Err(e) = self.release(&slot, &key).await {
+                eprintln!(
+                    "slot of a cancelled appointment not given back: {}",
+                    e.kind.slug()
+                );
+            }
+        }
+        Ok(appointment)
+    }
+}
+
+fn patient_of(appointment: &Value) -> Option<String> {
+    appointment
+        .get("participant")?
+        .as_array()?
+        .iter()
+        .filter_map(|p| p.get("actor")?.get("reference")?.as_str())
+        .find_map(|r| r.strip_prefix("Patient/"))
+        .filter(|id| fhir::is_fhir_id(id))
+        .map(str::to_string)
+}
+
+fn key_of(appointment: &Value) -> Option<String> {
+    appointment
+        .get("identifier")?
+        .as_array()?
+        .iter()
+        .find(|i| i.get("system").and_then(Value::as_str) == Some(fhir::BOOKING_KEY_SYSTEM))?
+        .get("value")?
+        .as_str()
+        .map(str::to_string)
+}
+
+fn start_of(appointment: &Value) -> Option<DateTime<Utc>> {
+    let start = appointment.get("start")?.as_str()?;
+    DateTime::parse_from_rfc3339(start)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn owned(found: &Found, appointment: Value) -> axum::Json<OwnedAppointment> {
+    axum::Json(OwnedAppointment {
+        appointment,
+        patient: fhir::masked_patient(Some(&found.patient)),
+    })
+}
+
+async fn lookup(
+    State(gateway): State<Gateway>,
+    ApiJson(request): ApiJson<OwnedRequest>,
+) -> Result<Response, ApiError> {
+    let found = gateway.prove(&request).await?;
+    let appointment = found.appointment.clone();
+    Ok(no_store(owned(&found, appointment).into_response()))
+}
+
+async fn cancel(
+    State(gateway): State<Gateway>,
+    ApiJson(request): ApiJson<OwnedRequest>,
+) -> Result<Response, ApiError> {
+    let found = gateway.prove(&request).await?;
+    let now = gateway.state.clock.now();
+    let cancelled = gateway.cancel(found.appointment.clone(), now).await?;
+    Ok(no_store(owned(&found, cancelled).into_response()))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_app_does_passes() {
+        let ok = |m: Method, p: &str| classify(&m, p).is_ok();
+        assert!(ok(Method::GET, "metadata"));
+        assert!(ok(Method::GET, "Slot"));
+        assert!(ok(Method::GET, "Slot/slot-1"));
+        assert!(ok(Method::POST, "Appointment/_search"));
+        assert!(ok(Method::POST, "Appointment"));
+        assert!(ok(Method::POST, "Patient"));
+        assert!(ok(Method::PUT, "Slot/slot-1"));
+        for (m, p) in [
+            (Method::GET, "Patient"),
+            (Method::GET, "Patient/p1"),
+            (Method::POST, "Patient/_search"),
+            (Method::PUT, "Patient/p1"),
+            (Method::PUT, "Appointment/a1"),
+            (Method::DELETE, "Appointment/a1"),
+            (Method::PATCH, "Slot/s1"),
+            (Method::POST, ""),
+            (Method::GET, ""),
+            (Method::GET, "Patient/p1/_history"),
+            (Method::GET, "Appointment/a1/_history/1"),
+            (Method::GET, "Patient/$everything"),
+            (Method::POST, "Slot"),
+            (Method::GET, "Slot/../Patient"),
+            (Method::GET, "slot"),
+            (Method::GET, "$graphql"),
+        ] {
+            assert!(!ok(m.clone(), p), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn searches_by_a_patient_or_for_one_do_not_pass() {
+        for (n, v) in [
+            ("patient.identifier", "x"),
+            ("patient:Patient.name", "x"),
+            ("_has:Appointment:patient:status", "booked"),
+            ("_HAS:Appointment:patient:status", "booked"),
+            ("_include", "Appointment:patient"),
+            ("_include:iterate", "Appointment:actor:Patient"),
+            ("_revinclude", "*"),
+            ("_filter", "name eq x"),
+        ] {
+            assert!(!parameter_allowed(n, v), "{n}={v}");
+        }
+        for (n, v) in [
+            ("identifier", "https://x|K7Q4-M2XP"),
+            ("_include", "PractitionerRole:practitioner"),
+            ("partof:missing", "true"),
+            ("start", "ge2026-12-01"),
+            ("_count", "100"),
+        ] {
+            assert!(parameter_allowed(n, v), "{n}={v}");
+        }
+        assert_eq!(
+            form_urlencoded("_include=Appointment%3Apatient&a+b=c%7Cd&x"),
+            [
+                ("_include".to_string(), "Appointment:patient".to_string()),
+                ("a b".to_string(), "c|d".to_string()),
+                ("x".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn patients_are_taken_out_wherever_they_are() {
+        let mut bundle = json!({
+            "resourceType": "Bundle",
+            "entry": [
+                {"resource": {"resourceType": "Appointment", "id": "a1",
+                              "contained": [{"resourceType": "Patient", "id": "c"}]}},
+                {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"text": "王建国"}]}},
+                {"resource": {"resourceType": "Bundle", "entry": [
+                    {"resource": {"resourceType": "Patient", "id": "p2"}}
+                ]}},
+            ],
+        });
+        assert_eq!(strip_patients(&mut bundle), 3);
+        let text = bundle.to_string();
+        assert!(!text.contains("Patient"), "{text}");
+        assert!(text.contains("a1"));
+        let mut patient = json!({"resourceType": "Patient", "id": "p"});
+        assert_eq!(strip_patients(&mut patient), 1);
+        assert_eq!(patient, Value::Null);
+    }
+
+    #[test]
+    fn links_point_at_the_gateway() {
+        let base = "http://10.0.0.5:8103/fhir/R4";
+        let mut bundle = json!({
+            "resourceType": "Bundle",
+            "link": [
+                {"relation": "next", "url": "http://10.0.0.5:8103/fhir/R4/Slot?_offset=20"},
+                {"relation": "other", "url": "https://elsewhere.example/fhir/Slot"},
+            ],
+            "entry": [{"fullUrl": "http://10.0.0.5:8103/fhir/R4/Slot/s1"}],
+        });
+        rewrite_links(base, &mut bundle);
+        assert_eq!(bundle["link"][0]["url"], "/fhir/Slot?_offset=20");
+        assert_eq!(
+            bundle["link"][1]["url"],
+            "https://elsewhere.example/fhir/Slot"
+        );
+        assert_eq!(bundle["entry"][0]["fullUrl"], "/fhir/Slot/s1");
+        assert_eq!(
+            public_url(base, "http://10.0.0.5:8103/fhir/R45/Slot"),
+            "http://10.0.0.5:8103/fhir/R45/Slot"
+        );
+    }
+
+    #[test]
+    fn ids_come_from_locations_and_codes_from_what_was_typed() {
+        assert_eq!(
+            id_in_location("http://h/fhir/R4/Patient/p-1/_history/2", "Patient").as_deref(),
+            Some("p-1")
+        );
+        assert_eq!(
+            id_in_location("/fhir/Patient/p1", "Patient").as_deref(),
+            Some("p1")
+        );
+        assert_eq!(id_in_location("/fhir/Patient/", "Patient"), None);
+        assert_eq!(id_in_location("/fhir/Slot/s1", "Patient"), None);
+        assert_eq!(stored_code(" k7q4m2xp ").as_deref(), Some("K7Q4-M2XP"));
+        assert_eq!(stored_code("K7Q4-M2XP").as_deref(), Some("K7Q4-M2XP"));
+        assert_eq!(stored_code("K7Q4-M2X"), None);
+        assert_eq!(stored_code("K7Q4-M2X%"), None);
+    }
+
+    #[test]
+    fn upstream_must_be_a_web_address() {
+        assert!(Upstream::new("http://127.0.0.1:8103/fhir/R4/", None).is_ok());
+        assert!(Upstream::new("https://fhir.example.org/r4", Some("abc.def")).is_ok());
+        assert!(matches!(
+            Upstream::new("ftp://x/fhir", None),
+            Err(UpstreamError::Url(_))
+        ));
+        assert!(matches!(
+            Upstream::new("/fhir", None),
+            Err(UpstreamError::Url(_))
+        ));
+        assert!(matches!(
+            Upstream::new("http://x/fhir", Some("a b")),
+            Err(UpstreamError::Token)
+        ));
+    }
+}
