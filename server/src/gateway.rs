@@ -114,6 +114,9 @@ pub fn router(state: AppState, upstream: Upstream) -> Router {
         .route(&format!("{PREFIX}{LOOKUP_OPERATION}"), post(lookup))
         .route(&format!("{PREFIX}{CANCEL_OPERATION}"), post(cancel))
         .route(&format!("{PREFIX}/{{*rest}}"), any(proxy))
+        // The base itself takes transactions and batches, which could do anything: none pass.
+        .route(PREFIX, any(not_passed))
+        .route(&format!("{PREFIX}/"), any(not_passed))
         .with_state(gateway)
 }
 
@@ -155,7 +158,7 @@ fn classify(method: &Method, rest: &str) -> Result<Interaction, &'static str> {
         (&Method::PUT, [t, id]) if fhir::is_fhir_id(id) => Interaction::Update {
             kind: kind(t).ok_or("not a resource type")?,
         },
-        _ => return Err("This request is not passed to the FHIR server."),
+        _ => return Err(NOT_PASSED),
     };
     match &interaction {
         Interaction::Search { kind } | Interaction::Read { kind } if kind == "Patient" => {
@@ -315,6 +318,12 @@ fn forbidden(why: &str) -> Response {
     outcome(StatusCode::FORBIDDEN, "forbidden", why)
 }
 
+async fn not_passed() -> Response {
+    forbidden(NOT_PASSED)
+}
+
+const NOT_PASSED: &str = "This request is not passed to the FHIR server.";
+
 /// The request headers passed to the FHIR server; nothing else of the browser's goes through.
 const FORWARDED: [HeaderName; 6] = [
     header::ACCEPT,
@@ -461,7 +470,7 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
         .strip_prefix(PREFIX)
         .and_then(|r| r.strip_prefix('/'))
     else {
-        return forbidden("This request is not passed to the FHIR server.");
+        return forbidden(NOT_PASSED);
     };
     let interaction = match classify(&parts.method, rest) {
         Ok(i) => i,
@@ -494,7 +503,7 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
         let why = if name.starts_with("_include") || name.starts_with("_revinclude") {
             "Patient resources are not served."
         } else {
-            "This search parameter is not passed to the FHIR server."
+            NOT_PASSED
         };
         return forbidden(why);
     }
@@ -509,9 +518,11 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
         }
     }
     if creates_patient {
+        // With the resource, the id is known even where a server sends no `Location` (as for a
+        // conditional create that found the patient); it stops here.
         headers.insert(
             HeaderName::from_static("prefer"),
-            HeaderValue::from_static("return=minimal"),
+            HeaderValue::from_static("return=representation"),
         );
     }
     let path_and_query = match query {
@@ -528,41 +539,71 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
         Err(e) => return e.into_response(),
     };
     if creates_patient {
-        return patient_created(&gateway.upstream.base, answer);
+        let condition = parts
+            .headers
+            .get("if-none-exist")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return gateway.patient_created(answer, condition).await;
     }
     relay(&gateway.upstream.base, answer)
 }
 
-/// A created Patient is told by its `Location` alone, whatever the server sent (a body, or a
-/// 200 for one that existed already: that a person is known is not told either).
-fn patient_created(upstream_base: &str, answer: Answer) -> Response {
-    if !answer.status.is_success() {
-        return relay(upstream_base, answer);
+impl Gateway {
+    /// A created Patient is told by its `Location` alone, whatever the server sent (a body, or a
+    /// 200 for one that existed already: that a person is known is not told either).
+    async fn patient_created(&self, answer: Answer, condition: Option<String>) -> Response {
+        if !answer.status.is_success() {
+            return relay(&self.upstream.base, answer);
+        }
+        let from_header = answer
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| id_in_location(l, "Patient"));
+        let from_body = serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|v| single_id(&v, "Patient"));
+        let id = match (from_header.or(from_body), condition) {
+            (Some(id), _) => Some(id),
+            // Neither: the condition it was created under finds it.
+            (None, Some(condition)) => match self
+                .upstream
+                .get_json(&format!("/Patient?{condition}"))
+                .await
+            {
+                Ok(Some(bundle)) => bundle
+                    .get("entry")
+                    .and_then(Value::as_array)
+                    .filter(|e| e.len() == 1)
+                    .and_then(|e| e[0].get("resource"))
+                    .and_then(|r| single_id(r, "Patient")),
+                Ok(None) => None,
+                Err(e) => return e.into_response(),
+            },
+            (None, None) => None,
+        };
+        match id {
+            Some(id) => (
+                StatusCode::CREATED,
+                [
+                    (header::LOCATION, format!("{PREFIX}/Patient/{id}")),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+            )
+                .into_response(),
+            None => upstream_failed("a created Patient without an id").into_response(),
+        }
     }
-    let from_header = answer
-        .headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|l| id_in_location(l, "Patient"));
-    let from_body = || {
-        serde_json::from_slice::<Value>(&answer.body)
-            .ok()?
-            .get("id")?
-            .as_str()
-            .filter(|id| fhir::is_fhir_id(id))
-            .map(str::to_string)
-    };
-    match from_header.or_else(from_body) {
-        Some(id) => (
-            StatusCode::CREATED,
-            [
-                (header::LOCATION, format!("{PREFIX}/Patient/{id}")),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-        )
-            .into_response(),
-        None => upstream_failed("a created Patient without an id").into_response(),
-    }
+}
+
+/// The id of a resource of `kind`.
+fn single_id(resource: &Value, kind: &str) -> Option<String> {
+    (resource.get("resourceType")?.as_str()? == kind)
+        .then(|| resource.get("id")?.as_str())
+        .flatten()
+        .filter(|id| fhir::is_fhir_id(id))
+        .map(str::to_string)
 }
 
 /// The FHIR server's answer as the browser gets it: its status, the headers it needs, and a
