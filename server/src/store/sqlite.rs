@@ -1563,6 +1563,53 @@ mod tests {
     }
 
     #[test]
+    fn proofs_checked_elsewhere_lock_as_the_store_own_do() {
+        let (_dir, store, now) = seeded();
+        let policy = ProofPolicy {
+            attempts: 3,
+            lock: Duration::minutes(15),
+        };
+        let reserve = |at| store.reserve_proof_attempt("ABCD-EFGH", policy, at);
+        // An attempt the FHIR server never answered is uncounted again.
+        for _ in 0..5 {
+            reserve(now).unwrap();
+            store
+                .settle_proof_attempt("ABCD-EFGH", now, ProofOutcome::Unsettled)
+                .unwrap();
+        }
+        // Three wrong ones lock, from the third, for the right proof too.
+        for i in 0..3 {
+            reserve(now + Duration::seconds(i)).unwrap();
+        }
+        let locked = reserve(now + Duration::minutes(14)).unwrap_err();
+        assert!(
+            matches!(locked, StoreError::ProofLocked { retry_after_seconds, .. } if retry_after_seconds == 62),
+            "{locked:?}"
+        );
+        // After the lock: three more, and the next lock is twice as long.
+        let after = now + Duration::minutes(16);
+        for i in 0..3 {
+            reserve(after + Duration::seconds(i)).unwrap();
+        }
+        assert!(matches!(
+            reserve(after + Duration::minutes(29)),
+            Err(StoreError::ProofLocked { .. })
+        ));
+        // A right proof forgets them all.
+        let later = after + Duration::minutes(31);
+        reserve(later).unwrap();
+        store
+            .settle_proof_attempt("ABCD-EFGH", later, ProofOutcome::Held)
+            .unwrap();
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM proof_failures"), 0);
+        // Another code was never touched by any of it.
+        reserve(later).unwrap();
+        store
+            .reserve_proof_attempt("WXYZ-2345", policy, later)
+            .unwrap();
+    }
+
+    #[test]
     fn a_key_that_committed_meanwhile_is_answered_from_the_store_not_booked_again() {
         let (_dir, store, now) = seeded();
         let slot = "h1-cardio-4-2026-11-24-am-0800";
