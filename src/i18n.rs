@@ -265,10 +265,29 @@ messages! {
     LookupIncomplete => "请输入预约号，以及证件号码的最后 4 位。", "Enter the booking code and exactly 4 characters from the end of the ID document.";
     ProofLocked => "此预约号的证件号码后 4 位输错次数过多，已暂时锁定。请于 {} 后再试；如不确定证件号码，请致电医院。", "Too many wrong attempts for this booking code, so it is locked for now. Try again after {}; if you are unsure of the document, please call the hospital.";
     ProofLockedLater => "此预约号的证件号码后 4 位输错次数过多，已暂时锁定。请稍后再试；如不确定证件号码，请致电医院。", "Too many wrong attempts for this booking code, so it is locked for now. Please try again later; if you are unsure of the document, please call the hospital.";
+    LookupCodeFailed => "没有找到该预约，请核对预约号。", "No booking found; check the booking code.";
+    LookupCodeIncomplete => "请输入预约号。", "Enter the booking code.";
+    CallToCancel => "此预约不能在线取消。如需取消，请致电{}。", "This booking cannot be cancelled online. To cancel it, please call {}.";
+    CallToCancelPhone => "此预约不能在线取消。如需取消，请致电{}：{}。", "This booking cannot be cancelled online. To cancel it, please call {} on {}.";
+    CallHospitalToCancel => "此预约不能在线取消。如需取消，请致电医院。", "This booking cannot be cancelled online. To cancel it, please call the hospital.";
     ProofMismatch => "这 4 位与预约时使用的证件不符，请核对。", "Those 4 characters do not match the document used for this booking; please check them.";
 
     NotFoundTitle => "页面不存在", "Page not found";
     NotFoundBody => "这个地址没有内容。请从首页重新开始。", "There is nothing at this address. Please start again from the home page.";
+}
+
+/// `template` with each `{}` replaced by the next of `args`; a `{}` without an argument stays.
+fn fill(template: &str, args: &[&str]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut args = args.iter();
+    let mut parts = template.split("{}").peekable();
+    while let Some(part) = parts.next() {
+        out.push_str(part);
+        if parts.peek().is_some() {
+            out.push_str(args.next().copied().unwrap_or("{}"));
+        }
+    }
+    out
 }
 
 /// Which locale is on screen; provided once by the shell.
@@ -288,6 +307,12 @@ impl I18n {
     pub fn fmt(self, msg: Msg, arg: impl std::fmt::Display) -> String {
         msg.text(self.locale.get())
             .replacen("{}", &arg.to_string(), 1)
+    }
+
+    /// Text of a message with each `{}` replaced by the next of `args`, in one pass, so a value
+    /// that itself holds `{}` is left as it is.
+    pub fn fmt_all(self, msg: Msg, args: &[&str]) -> String {
+        fill(msg.text(self.locale.get()), args)
     }
 
     /// Text of advice, with the value it names; call inside a reactive closure.
@@ -355,5 +380,17 @@ mod tests {
                 "{msg:?}: {zh}"
             );
         }
+    }
+
+    #[test]
+    fn each_value_fills_its_own_place_once() {
+        assert_eq!(fill("call {} on {}.", &["A", "B"]), "call A on B.");
+        // A name with braces of its own is not filled again.
+        assert_eq!(fill("call {} on {}.", &["A{}", "B"]), "call A{} on B.");
+        assert_eq!(fill("call {} on {}.", &["A"]), "call A on {}.");
+        assert_eq!(
+            fill(Msg::CallToCancelPhone.text(Locale::ZhCn), &["医院", "0571"]),
+            "此预约不能在线取消。如需取消，请致电医院：0571。"
+        );
     }
 }

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { ageReads, expect, expectAccessible, hospitalToday, startFhirServer, test, type FhirServer } from './support';
+import { ageReads, expect, expectAccessible, freshPerson, hospitalToday, startFhirServer, test, type FhirServer } from './support';
 
 // The same build, pointed by config.json at a FHIR R4 server nobody on this project wrote:
 // Medplum's router over its in-memory repository, seeded with e2e/fhir/seed.mjs. Run twice: as
@@ -40,12 +40,43 @@ async function appointmentsOf(fhir: FhirServer, slotId: string): Promise<any[]> 
   return (bundle.entry ?? []).map((e: any) => e.resource);
 }
 
-async function fillPatient(page: Page, id = ID) {
+async function fillPatient(page: Page, id = ID, mobile = '138 1234 5678') {
   await page.getByLabel('Full name').fill('Li Lei');
   await page.getByLabel('Document number').fill(id);
-  await page.getByLabel('Mobile number').fill('138 1234 5678');
+  await page.getByLabel('Mobile number').fill(mobile);
   await page.getByLabel(/I have read/).check();
   await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** Whether a JSON value holds a Patient resource anywhere (a Bundle entry, a contained one...). */
+function holdsPatient(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsPatient);
+  if (value && typeof value === 'object') {
+    if ((value as any).resourceType === 'Patient') return true;
+    return Object.values(value).some(holdsPatient);
+  }
+  return false;
+}
+
+/** Every body the page receives from the FHIR server, read as it arrives; `all()` waits for the reads. */
+function recordFhirAnswers(page: Page, base: string) {
+  const bodies: { url: string; body: string }[] = [];
+  const reads: Promise<void>[] = [];
+  page.on('response', (response) => {
+    if (!response.url().startsWith(base)) return;
+    reads.push(
+      response
+        .text()
+        .then((body) => void bodies.push({ url: `${response.request().method()} ${response.url()}`, body }))
+        .catch(() => undefined),
+    );
+  });
+  return {
+    all: async () => {
+      await Promise.all(reads);
+      return bodies;
+    },
+  };
 }
 
 const cardioDoctor = (role: string, day: string) =>
@@ -357,33 +388,61 @@ for (const mode of ['pure', 'filled'] as const) {
       await expect(page.locator('.hospital-card')).toHaveCount(2);
     });
 
-    test('a booking is found by code and cancelled, and the slot is free again', async ({ page }) => {
+    test('the browser never receives a Patient: booking and lookup by code show no patient from the server, and cancelling is by phone', async ({ page }) => {
       const slot = await freeSlot(fhir, 'a-gastro-1', 7, nth());
+      // A patient of its own: the server has no Patient with this document yet.
+      const person = freshPerson();
+      const answers = recordFhirAnswers(page, fhir.base);
       await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-gastro/doctors/role-a-gastro-1?day=${dayPlus(7)}&lang=en`);
       await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
-      await fillPatient(page);
+      await fillPatient(page, person.id, person.phone);
       await page.getByRole('button', { name: 'Confirm booking' }).click();
       await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/);
       const code = decodeURIComponent(page.url().split('/').pop()!);
+      // The ticket masks the patient the app itself sent.
+      await expect(page.locator('.ticket .masked')).toContainText(person.masked);
+      await expect(page.locator('.ticket .masked')).toContainText(`${person.phone.slice(0, 3)}****`);
 
-      // From another device: found by code (typed in lower case) and the document's last four.
+      // On this device: no cancel button, the hospital to call instead.
+      await page.goto('/bookings?lang=en');
+      const own = page.locator(`.cards:not(.lookup-result) .booking-item[data-code="${code}"]`);
+      await expect(own).toBeVisible();
+      await expect(own.getByRole('button', { name: 'Cancel booking' })).toHaveCount(0);
+      await expect(own).toContainText("cannot be cancelled online. To cancel it, please call Qingcheng First People's Hospital on +86-28-0000-0001.");
+
+      // From another device: the code alone (typed in lower case) finds it; no proof is asked
+      // for, since nothing could check it.
       await page.evaluate(() => localStorage.clear());
       await page.goto('/bookings?lang=en');
+      await expect(page.locator('#lookup-last4')).toHaveCount(0);
+      await page.getByLabel('Booking code').fill('ZZZZ-ZZZZ');
+      await page.getByRole('button', { name: 'Find' }).click();
+      await expect(page.getByText('No booking found; check the booking code.')).toBeVisible();
       await page.getByLabel('Booking code').fill(code.toLowerCase());
-      await page.locator('#lookup-last4').fill('9999');
       await page.getByRole('button', { name: 'Find' }).click();
-      await expect(page.getByText('No booking found')).toBeVisible();
-      await page.locator('#lookup-last4').fill('002X');
-      await page.getByRole('button', { name: 'Find' }).click();
-      const item = page.locator(`.booking-item[data-code="${code}"]`);
+      const item = page.locator(`.lookup-result .booking-item[data-code="${code}"]`);
       await expect(item).toBeVisible();
-      await item.getByRole('button', { name: 'Cancel booking' }).click();
-      await item.getByLabel('Last 4 characters of the ID document').fill('002X');
-      await item.getByRole('button', { name: 'Yes, cancel' }).click();
-      await expect(item.locator('.badge')).toHaveText('Cancelled');
+      await expect(item).toContainText('Fang Liu');
+      await expect(item.getByRole('button', { name: 'Cancel booking' })).toHaveCount(0);
+      await expect(item.locator('.call-to-cancel')).toContainText('please call Qingcheng First People');
+      await expect(page.locator('main')).not.toContainText(person.masked);
+      await expectAccessible(page);
+
+      // Still booked: nothing was cancelled.
       const [appt] = await appointmentsOf(fhir, slot.id);
-      expect(appt.status).toBe('cancelled');
-      expect((await fhirGet(fhir, `Slot/${slot.id}`)).status).toBe('free');
+      expect(appt.status).toBe('booked');
+      expect((await fhirGet(fhir, `Slot/${slot.id}`)).status).toBe('busy');
+
+      // Nothing the page received from the FHIR server was a Patient, or named the patient.
+      const bodies = await answers.all();
+      expect(bodies.some((b) => b.url.includes('/Appointment/_search'))).toBeTruthy();
+      expect(bodies.some((b) => /^POST .*\/Patient$/.test(b.url))).toBeTruthy();
+      for (const { url, body } of bodies) {
+        expect(body, url).not.toMatch(/"resourceType"\s*:\s*"Patient"/);
+        expect(body, url).not.toContain(person.id);
+        expect(body, url).not.toContain(person.phone);
+        if (body.trim().startsWith('{')) expect(holdsPatient(JSON.parse(body)), url).toBe(false);
+      }
     });
   });
 }

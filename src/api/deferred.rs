@@ -15,18 +15,24 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::{
-    Api, ApiError, ApiFuture, BookingApi, Dialect, FhirApi, KeyedAnswer, NativeApi, ScheduleTarget,
-    Transport,
+    Api, ApiError, ApiFuture, BookingApi, CodeAccess, Dialect, FhirApi, KeyedAnswer, NativeApi,
+    ScheduleTarget, Transport,
 };
 use crate::parts::PartMissing;
 
 type Loading = Pin<Box<dyn Future<Output = Result<Api, PartMissing>>>>;
 
 #[leptos::wasm_split::wasm_split(fhir, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn load_fhir(urls: Vec<String>, timeout: Duration, channel: String) -> Result<Api, PartMissing> {
+fn load_fhir(
+    urls: Vec<String>,
+    timeout: Duration,
+    channel: String,
+    gateway: bool,
+) -> Result<Api, PartMissing> {
     Ok(Arc::new(FhirApi::new(
         Transport::new(urls, Dialect::Fhir, timeout),
         channel,
+        gateway,
     )))
 }
 
@@ -42,16 +48,20 @@ pub struct Deferred {
     /// The native adapter, for the calls the first screen makes.
     first: Option<Arc<NativeApi>>,
     holds: bool,
+    code_access: CodeAccess,
     load: Box<dyn Fn() -> Loading + Send + Sync>,
     api: OnceLock<Api>,
 }
 
 impl Deferred {
-    pub fn fhir(urls: Vec<String>, timeout: Duration, channel: String) -> Self {
+    pub fn fhir(urls: Vec<String>, timeout: Duration, channel: String, gateway: bool) -> Self {
         Self {
             first: None,
             holds: super::fhir::HOLDS,
-            load: Box::new(move || Box::pin(load_fhir(urls.clone(), timeout, channel.clone()))),
+            code_access: super::fhir::code_access(gateway),
+            load: Box::new(move || {
+                Box::pin(load_fhir(urls.clone(), timeout, channel.clone(), gateway))
+            }),
             api: OnceLock::new(),
         }
     }
@@ -62,6 +72,7 @@ impl Deferred {
         Self {
             first: Some(native),
             holds: super::native::HOLDS,
+            code_access: CodeAccess::Proven,
             load: Box::new(move || Box::pin(load_native(Arc::clone(&part)))),
             api: OnceLock::new(),
         }
@@ -83,6 +94,9 @@ impl Deferred {
 impl BookingApi for Deferred {
     fn holds(&self) -> bool {
         self.holds
+    }
+    fn code_access(&self) -> CodeAccess {
+        self.code_access
     }
     fn prepare(&self) -> ApiFuture<'_, ()> {
         Box::pin(async move { self.api().await.map(|_| ()) })

@@ -265,11 +265,13 @@ impl Transport {
             let status = response.status();
             let content_type = response.headers().get("content-type").unwrap_or_default();
             let retry_after = response.headers().get("retry-after");
+            let location = response.headers().get("location");
             let body = response.text().await.map_err(|_| ApiError::Network)?;
             Ok(RawResponse {
                 status,
                 content_type,
                 retry_after,
+                location,
                 body,
             })
         }
@@ -290,6 +292,9 @@ pub struct RawResponse {
     pub status: u16,
     pub content_type: String,
     pub retry_after: Option<String>,
+    /// Where a created resource is (`Location`), readable across origins only when the server
+    /// exposes it.
+    pub location: Option<String>,
     pub body: String,
 }
 
@@ -350,6 +355,7 @@ mod tests {
             status,
             content_type: content_type.into(),
             retry_after: None,
+            location: None,
             body: body.into(),
         }
     }

@@ -37,8 +37,24 @@ pub enum ScheduleTarget {
     Department(String),
 }
 
+/// What a booking code opens on a backend, so that pages ask for no more than it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeAccess {
+    /// Lookup and cancel take the code and the last four characters of the document, checked on
+    /// a server, where the browser never sees the patient.
+    Proven,
+    /// The code alone finds a booking, shown without its patient, and cancelling is by phone
+    /// with the hospital: there is nowhere to check a proof without the browser reading the
+    /// patient it is checked against (a FHIR server without the gateway).
+    CodeOnly,
+}
+
 /// Operations of a booking backend, in domain terms.
 pub trait BookingApi: Send + Sync {
+    /// What a booking code opens here: lookup and cancel by proof, or lookup by code alone.
+    fn code_access(&self) -> CodeAccess {
+        CodeAccess::Proven
+    }
     /// Whether the backend can hold a slot while the patient fills in the form. Without holds the
     /// booking page goes straight to the form, and the slot is taken only on confirming.
     fn holds(&self) -> bool {
@@ -76,8 +92,11 @@ pub trait BookingApi: Send + Sync {
         idempotency_key: &str,
         document_last4: Option<&str>,
     ) -> ApiFuture<'_, KeyedAnswer>;
-    /// A booking by its code, proven by the last four characters of the document.
+    /// A booking by its code, proven by the last four characters of the document. With
+    /// [`CodeAccess::CodeOnly`] the proof is not asked for (pass it empty) and the booking comes
+    /// without its patient.
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
+    /// Cancels a booking by its code and proof. Refused with [`CodeAccess::CodeOnly`].
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
     /// The body of a public read by its path, straight from the network: how the read cache
     /// refreshes what it showed from the device.
@@ -252,6 +271,7 @@ pub fn from_config(config: &Config) -> Api {
             urls,
             timeout,
             config.channel.clone(),
+            config.gateway,
         )),
     }
 }

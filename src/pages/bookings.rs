@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::param;
-use crate::api::{Advice, ApiError, use_api};
+use crate::api::{Advice, ApiError, CodeAccess, use_api};
 use crate::booking::{document_msg, use_draft};
 use crate::browser;
 use crate::components::{EmptyState, format_fee, period_msg};
@@ -121,7 +121,9 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
             <p class="ticket-code" id="ticket-code">{record.code.clone()}</p>
             {cancelled.then(|| view! { <p class="badge badge-cancelled">{i18n.t(Msg::StatusCancelled)}</p> })}
             <dl class="facts">
-                {patient.map(|p| view! {
+                // A booking found without its patient (by key, or through FHIR without the
+                // gateway) has no patient row at all rather than an empty one.
+                {patient.filter(|p| !p.name.is_empty() || !p.document_number.is_empty()).map(|p| view! {
                     <dt>{i18n.t(Msg::Patient)}</dt>
                     // Masked again here: whatever a server sends, the ticket, which is printed
                     // and left at kiosks, never shows the end of the document, the proof that
@@ -220,6 +222,7 @@ fn BookingItem(record: BookingRecord, on_update: Callback<Booking>) -> impl Into
     let doctor = record.slot.doctor_name.clone();
     let hospital = record.slot.hospital_name.clone();
     let cancellable = record.status == BookingStatus::Confirmed;
+    let by_proof = use_api().code_access() == CodeAccess::Proven;
     let code = record.code.clone();
     let title = record.code.clone();
     view! {
@@ -235,8 +238,43 @@ fn BookingItem(record: BookingRecord, on_update: Callback<Booking>) -> impl Into
             <div class="actions">
                 <A href=rebook attr:class="button button-secondary">{i18n.t(Msg::Rebook)}</A>
             </div>
-            {cancellable.then(|| view! { <CancelForm record=record.clone() on_cancelled=on_update /> })}
+            {cancellable.then(|| if by_proof {
+                view! { <CancelForm record=record.clone() on_cancelled=on_update /> }.into_any()
+            } else {
+                view! { <CallToCancel record=record.clone() /> }.into_any()
+            })}
         </li>
+    }
+}
+
+/// In place of cancelling where the backend cannot check a proof: who to call, with the
+/// hospital's phone number where the app knows it (the hospital list, which the device usually
+/// holds already; a booking record carries no phone number).
+#[component]
+fn CallToCancel(record: BookingRecord) -> impl IntoView {
+    let i18n = use_i18n();
+    let api = use_api();
+    let hospital_id = record.slot.hospital_id.clone();
+    let phone = LocalResource::new(move || {
+        let (api, id) = (api.clone(), hospital_id.clone());
+        async move {
+            let list = api.hospitals().await.ok()?;
+            let hospital = list.items.into_iter().find(|h| h.id == id)?;
+            Some(hospital.phone).filter(|p| !p.trim().is_empty())
+        }
+    });
+    let name = record.slot.hospital_name;
+    view! {
+        <p class="hint call-to-cancel">
+            {move || {
+                let name = i18n.pick(&name);
+                match phone.get().flatten() {
+                    _ if name.trim().is_empty() => i18n.fmt_all(Msg::CallHospitalToCancel, &[]),
+                    Some(phone) => i18n.fmt_all(Msg::CallToCancelPhone, &[&name, &phone]),
+                    None => i18n.fmt_all(Msg::CallToCancel, &[&name]),
+                }
+            }}
+        </p>
     }
 }
 
@@ -335,11 +373,18 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
     .into_any()
 }
 
-/// Finds any booking by its code and the document's last four characters.
+/// Finds any booking by its code and the document's last four characters, or by its code alone
+/// where the backend checks no proof: asking for one nobody checks would mislead.
 #[component]
 fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
+    let by_proof = api.code_access() == CodeAccess::Proven;
+    let (incomplete, failed) = if by_proof {
+        (Msg::LookupIncomplete, Msg::LookupFailed)
+    } else {
+        (Msg::LookupCodeIncomplete, Msg::LookupCodeFailed)
+    };
     let code = RwSignal::new(String::new());
     let last4 = RwSignal::new(String::new());
     let error = RwSignal::new(None::<Advice>);
@@ -349,8 +394,8 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
             code.get_untracked().trim().to_ascii_uppercase(),
             last4.get_untracked().trim().to_string(),
         );
-        if c.is_empty() || l.chars().count() != 4 {
-            error.set(Some(Msg::LookupIncomplete.into()));
+        if c.is_empty() || by_proof && l.chars().count() != 4 {
+            error.set(Some(incomplete.into()));
             return;
         }
         let api = api.clone();
@@ -365,7 +410,7 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
                 Err(ApiError::Problem(p))
                     if p.kind() == Some(fairslot_core::ProblemKind::NotFound) =>
                 {
-                    error.set(Some(Msg::LookupFailed.into()))
+                    error.set(Some(failed.into()))
                 }
                 // No hospital is known yet: a lock's end is told on the device's own clock.
                 Err(e) => error.set(Some(
@@ -378,7 +423,9 @@ fn Lookup(on_found: Callback<Booking>) -> impl IntoView {
         <form class="lookup" on:submit=submit>
             <h2>{i18n.t(Msg::LookupTitle)}</h2>
             <ProofField id="lookup-code".to_string() label=Msg::BookingCode value=code max_len=16 />
-            <ProofField id="lookup-last4".to_string() label=Msg::Last4 value=last4 max_len=4 />
+            {by_proof.then(|| view! {
+                <ProofField id="lookup-last4".to_string() label=Msg::Last4 value=last4 max_len=4 />
+            })}
             {move || error.get().map(|a| view! { <p class="notice notice-error" role="alert">{i18n.advise(&a)}</p> })}
             <button class="button" type="submit">{i18n.t(Msg::Lookup)}</button>
         </form>

@@ -6,17 +6,19 @@
 //! asked for, a claim that the server did not keep counts as lost, and a slot already booked by
 //! another system is refused even when the server left it `free`.
 
-use fairslot_core::fhir::{self, Bundle, Patient};
+use fairslot_core::fhir::{self, Bundle};
 use fairslot_core::identity;
 use fairslot_core::time::{at_hospital, hospital_today};
 use fairslot_core::{
-    Alternative, Booking, BookingRequest, BookingStatus, ProblemKind, SlotSummary, Text,
+    Alternative, Booking, BookingRequest, MaskedPatient, PatientInput, ProblemKind, SlotSummary,
+    Text,
 };
 use gloo_net::http::Method;
 use serde_json::Value;
 use std::collections::HashMap;
 
-use super::{ApiError, FhirApi, Window, bad, not_found, taken, typed};
+use super::Outgoing;
+use super::{ApiError, FhirApi, Window, bad, interpret, not_found, taken, typed};
 use crate::browser;
 
 /// A refusal: the same request would get the same answer. Outages and lost answers are not.
@@ -30,6 +32,30 @@ fn is_refusal(e: &ApiError) -> bool {
 
 fn unavailable() -> ApiError {
     ApiError::Problem(Box::new(fhir::problem(ProblemKind::Unavailable)))
+}
+
+/// The id of a resource just created, from what the server answered: the `Location` header, else
+/// a body that names it. The body is looked at only because some servers ignore
+/// `Prefer: return=minimal`; it is never read for anything else.
+fn created_id(location: Option<&str>, body: &Value, kind: &str) -> Option<String> {
+    if let Some(id) = location.and_then(|l| fhir::id_from_location(l, kind)) {
+        return Some(id.to_string());
+    }
+    let named = body.get("resourceType").and_then(Value::as_str);
+    body.get("id")
+        .and_then(Value::as_str)
+        .filter(|id| fhir::is_fhir_id(id) && named.is_none_or(|n| n == kind))
+        .map(str::to_string)
+}
+
+/// The patient of a request, masked, for a booking found under its key: the patient the device
+/// sent, never one read from the server.
+fn masked_request(patient: &PatientInput) -> MaskedPatient {
+    let today = hospital_today(browser::now_utc(), fhir::DEFAULT_UTC_OFFSET_MINUTES);
+    match identity::Patient::validate(patient, today) {
+        Ok(p) => fhir::masked_input(&p),
+        Err(_) => fhir::masked_patient(None),
+    }
 }
 
 impl FhirApi {
@@ -137,12 +163,13 @@ impl FhirApi {
             .ok_or_else(not_found)
     }
 
-    /// A stored Appointment as a booking, with its slot's place and time. A booking that exists
-    /// is never reported as missing because the directory changed since.
+    /// A stored Appointment as a booking, with its slot's place and time, and the patient as the
+    /// app already knows them (masked): a Patient is never read from the server. A booking that
+    /// exists is never reported as missing because the directory changed since.
     pub(super) async fn booking_of(
         &self,
         appointment: Value,
-        patient: Option<Patient>,
+        patient: MaskedPatient,
     ) -> Result<Booking, ApiError> {
         let appt: fhir::Appointment = typed(appointment, "Appointment")?;
         let slot_id = appt
@@ -151,21 +178,6 @@ impl FhirApi {
             .find_map(|r| r.id_of("Slot"))
             .ok_or_else(|| ApiError::BadData("Appointment without a Slot".into()))?
             .to_string();
-        let patient = match patient {
-            Some(p) => Some(p),
-            None => match appt
-                .participant
-                .iter()
-                .find_map(|p| p.actor.as_ref()?.id_of("Patient"))
-            {
-                Some(id) => match self.read_fresh("Patient", id).await {
-                    Ok(p) => typed(p, "Patient").ok(),
-                    Err(e) if !is_refusal(&e) => return Err(e),
-                    Err(_) => None,
-                },
-                None => None,
-            },
-        };
         let named_role = appt
             .participant
             .iter()
@@ -185,7 +197,7 @@ impl FhirApi {
             Err(e) if !is_refusal(&e) && !matches!(e, ApiError::BadData(_)) => return Err(e),
             Err(_) => Self::bare_summary(&appt, &slot_id, named_role.as_deref().unwrap_or(""))?,
         };
-        fhir::booking(&appt, fhir::masked_patient(patient.as_ref()), summary).map_err(bad)
+        fhir::booking(&appt, patient, summary).map_err(bad)
     }
 
     /// A resource straight from the server, never from the session's directory.
@@ -342,17 +354,18 @@ impl FhirApi {
             .await;
     }
 
-    /// The resources of `kind` with exactly this identifier (checked here too), searched with a
-    /// POST so the value — a document number, for a Patient — is in no URL.
+    /// The resource of `kind` with exactly this identifier (checked here too), searched with a
+    /// POST so the value — a document number, for a Patient — is in no URL. `extra` is more of
+    /// the form (`&_elements=id`).
     async fn find_by_identifier(
         &self,
         kind: &str,
         system: &str,
         value: &str,
-        include: &str,
-    ) -> Result<(Option<Value>, Bundle), ApiError> {
+        extra: &str,
+    ) -> Result<Option<Value>, ApiError> {
         let form = format!(
-            "{}{include}&_count=10",
+            "{}{extra}&_count=10",
             fhir::identifier_condition(system, value)
         );
         let headers = vec![(
@@ -363,20 +376,24 @@ impl FhirApi {
             .send_text(Method::POST, &format!("/{kind}/_search"), form, headers)
             .await?;
         let bundle = Bundle::from_value(answer).map_err(bad)?;
-        let found = bundle
+        Ok(bundle
             .raw(kind)
             .into_iter()
             .find(|r| fhir::has_identifier(r, system, value))
-            .cloned();
-        Ok((found, bundle))
+            .cloned())
     }
 
     /// The Appointment made under a key, if any.
     pub(super) async fn find_by_key(&self, key: &str) -> Result<Option<Value>, ApiError> {
-        let (found, _) = self
-            .find_by_identifier("Appointment", fhir::BOOKING_KEY_SYSTEM, key, "")
-            .await?;
-        Ok(found)
+        self.find_by_identifier("Appointment", fhir::BOOKING_KEY_SYSTEM, key, "")
+            .await
+    }
+
+    /// The Appointment a booking code names, if any: by the code alone, so without its patient.
+    pub(super) async fn find_by_code(&self, code: &str) -> Result<Option<Value>, ApiError> {
+        let code = code.trim().to_ascii_uppercase();
+        self.find_by_identifier("Appointment", fhir::BOOKING_CODE_SYSTEM, &code, "")
+            .await
     }
 
     /// Creates a resource unless one with the identifier exists; either way returns it.
@@ -405,10 +422,44 @@ impl FhirApi {
             Ok(_) | Err(ApiError::Server { status: 412, .. }) => self
                 .find_by_identifier(kind, system, value, "")
                 .await?
-                .0
                 .ok_or_else(|| ApiError::BadData(format!("{kind} created but not found"))),
             Err(e) => Err(e),
         }
+    }
+
+    /// Creates the Patient unless one with the document exists, and returns its id without
+    /// reading it back: asked with `Prefer: return=minimal`, the id comes from `Location`. Only a
+    /// server that gives neither a Location nor an id is searched, for the id alone
+    /// (`_elements=id`, which not every server honours).
+    async fn create_patient(&self, patient: &identity::Patient) -> Result<String, ApiError> {
+        let system = fhir::document_system(patient.document_kind);
+        let number = &patient.document_number;
+        let req = Outgoing {
+            method: Method::POST,
+            path: "/Patient",
+            body: Some(fhir::patient_resource(patient).to_string()),
+            headers: vec![
+                ("If-None-Exist", fhir::identifier_condition(system, number)),
+                ("Prefer", "return=minimal".to_string()),
+            ],
+        };
+        let raw = self.transport.fetch(req).await?;
+        let location = raw.location.clone();
+        match interpret(raw) {
+            Ok(body) => {
+                if let Some(id) = created_id(location.as_deref(), &body, "Patient") {
+                    return Ok(id);
+                }
+            }
+            // More than one Patient with the document already: find one.
+            Err(ApiError::Server { status: 412, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.find_by_identifier("Patient", system, number, "&_elements=id")
+            .await?
+            .and_then(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+            .filter(|id| fhir::is_fhir_id(id))
+            .ok_or_else(|| ApiError::BadData("Patient created but not found".into()))
     }
 
     pub(super) async fn book_once(
@@ -417,7 +468,9 @@ impl FhirApi {
         key: String,
     ) -> Result<Booking, ApiError> {
         if let Some(existing) = self.find_by_key(&key).await? {
-            return self.booking_of(existing, None).await;
+            return self
+                .booking_of(existing, masked_request(&request.patient))
+                .await;
         }
         // Everything that can be known before the claim is known before it, so that nothing
         // after it fails for a reason a retry would meet again.
@@ -449,20 +502,8 @@ impl FhirApi {
             if self.booked_elsewhere(&request.slot_id, &key).await? {
                 return Err(taken(Vec::new()));
             }
-            let system = fhir::document_system(patient.document_kind);
-            let stored_patient = self
-                .create_once(
-                    "Patient",
-                    &fhir::patient_resource(&patient),
-                    system,
-                    &patient.document_number,
-                )
-                .await?;
-            let patient_id = stored_patient
-                .get("id")
-                .and_then(Value::as_str)
-                .filter(|id| fhir::is_fhir_id(id))
-                .ok_or_else(|| ApiError::BadData("Patient without a usable id".into()))?;
+            let patient_id = self.create_patient(&patient).await?;
+            let patient_id = patient_id.as_str();
             let appointment = fhir::appointment_resource(&fhir::AppointmentDraft {
                 key: &key,
                 channel: &self.channel,
@@ -485,19 +526,18 @@ impl FhirApi {
                     } => taken(Vec::new()),
                     other => other,
                 })?;
-            Ok::<_, ApiError>((stored, stored_patient))
+            Ok::<_, ApiError>(stored)
         }
         .await;
+        // The ticket shows the patient as the app sent them, masked.
+        let masked = fhir::masked_input(&patient);
         match made {
-            Ok((stored, patient)) => {
-                let patient: Option<Patient> = typed(patient, "Patient").ok();
-                self.booking_of(stored, patient).await
-            }
+            Ok(stored) => self.booking_of(stored, masked).await,
             // Refused outright: unless an earlier try's Appointment turned up after all, the slot
             // goes back. An outage or a lost answer keeps the claim for the retry with this key.
             Err(e) if is_refusal(&e) => {
                 if let Ok(Some(existing)) = self.find_by_key(&key).await {
-                    return self.booking_of(existing, None).await;
+                    return self.booking_of(existing, masked).await;
                 }
                 self.release(&request.slot_id, &key).await;
                 match e {
@@ -511,98 +551,43 @@ impl FhirApi {
             Err(e) => Err(e),
         }
     }
+}
 
-    /// An Appointment by booking code, with its patient, when the document proof matches.
-    pub(super) async fn owned(
-        &self,
-        code: &str,
-        last4: &str,
-    ) -> Result<(Value, Patient), ApiError> {
-        let code = code.trim().to_ascii_uppercase();
-        let (appointment, bundle) = self
-            .find_by_identifier(
-                "Appointment",
-                fhir::BOOKING_CODE_SYSTEM,
-                &code,
-                "&_include=Appointment:patient",
-            )
-            .await?;
-        let appointment = appointment.ok_or_else(not_found)?;
-        let appt: fhir::Appointment = typed(appointment.clone(), "Appointment")?;
-        let patient_id = appt
-            .participant
-            .iter()
-            .find_map(|p| p.actor.as_ref()?.id_of("Patient"))
-            .ok_or_else(not_found)?;
-        let included = bundle
-            .raw("Patient")
-            .into_iter()
-            .find(|p| p.get("id").and_then(Value::as_str) == Some(patient_id))
-            .cloned();
-        let patient = match included {
-            Some(p) => p,
-            None => self.read_fresh("Patient", patient_id).await?,
-        };
-        let patient: Patient = typed(patient, "Patient")?;
-        // The same answer for a wrong proof as for no booking: nothing to learn by guessing.
-        let proof = last4.trim().to_ascii_uppercase();
-        if fhir::patient_last4(&patient).as_deref() != Some(proof.as_str()) {
-            return Err(not_found());
-        }
-        Ok((appointment, patient))
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-    pub(super) async fn cancel_owned(&self, code: &str, last4: &str) -> Result<Booking, ApiError> {
-        let (appointment, patient) = self.owned(code, last4).await?;
-        let booking = self
-            .booking_of(appointment.clone(), Some(patient.clone()))
-            .await?;
-        let key = appointment["identifier"]
-            .as_array()
-            .and_then(|ids| {
-                ids.iter()
-                    .find(|i| i["system"] == fhir::BOOKING_KEY_SYSTEM)?["value"]
-                    .as_str()
-            })
-            .map(str::to_string);
-        if booking.status == BookingStatus::Cancelled {
-            // A cancel whose slot release was lost gives the slot back now.
-            if let Some(key) = &key {
-                self.release(&booking.slot.slot_id, key).await;
-            }
-            return Ok(booking);
+    #[test]
+    fn a_created_patient_is_known_by_location_or_id_and_nothing_else() {
+        let empty = Value::Null;
+        assert_eq!(
+            created_id(Some("/fhir/Patient/p1/_history/3"), &empty, "Patient").as_deref(),
+            Some("p1")
+        );
+        // A server that ignores return=minimal names it in the body.
+        let body = json!({"resourceType": "Patient", "id": "p2"});
+        assert_eq!(created_id(None, &body, "Patient").as_deref(), Some("p2"));
+        assert_eq!(
+            created_id(None, &json!({"id": "p3"}), "Patient").as_deref(),
+            Some("p3")
+        );
+        // The Location wins over a body; nothing usable is nothing.
+        assert_eq!(
+            created_id(Some("Patient/p4"), &body, "Patient").as_deref(),
+            Some("p4")
+        );
+        for (location, body) in [
+            (None, Value::Null),
+            (Some("/fhir/Appointment/a1"), Value::Null),
+            (
+                None,
+                json!({"resourceType": "OperationOutcome", "id": "oo"}),
+            ),
+            (None, json!({"id": "../x"})),
+            (None, json!({"id": 7})),
+        ] {
+            assert_eq!(created_id(location, &body, "Patient"), None, "{body}");
         }
-        if browser::now_utc() > booking.cancel_deadline {
-            return Err(ApiError::Problem(Box::new(fhir::problem(
-                ProblemKind::CancelClosed,
-            ))));
-        }
-        let id = appointment
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|id| fhir::is_fhir_id(id))
-            .ok_or_else(|| ApiError::BadData("Appointment without a usable id".into()))?;
-        let headers = fhir::version_of(&appointment)
-            .map(|v| ("If-Match", fhir::if_match(v)))
-            .into_iter()
-            .collect();
-        let updated = self
-            .send(
-                Method::PUT,
-                &format!("/Appointment/{id}"),
-                Some(&fhir::cancelled(&appointment)),
-                headers,
-            )
-            .await?;
-        if let Some(key) = &key {
-            self.release(&booking.slot.slot_id, key).await;
-        }
-        let updated = if updated.get("resourceType").and_then(Value::as_str) == Some("Appointment")
-        {
-            updated
-        } else {
-            self.read_fresh("Appointment", id).await?
-        };
-        self.booking_of(updated, Some(patient)).await
     }
 }

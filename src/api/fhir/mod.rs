@@ -7,6 +7,9 @@
 //! has no standard hold, so [`BookingApi::holds`] is false and the booking page goes without one.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use fairslot_core::fhir::gateway::{
+    CANCEL_OPERATION, LOOKUP_OPERATION, OwnedAppointment, OwnedRequest,
+};
 use fairslot_core::fhir::{
     self, Bundle, DepartmentRef, FhirError, HealthcareService, Organization, Practitioner,
     PractitionerRole, Window,
@@ -23,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::http::{Outgoing, RawResponse};
-use super::{ApiError, ApiFuture, BookingApi, KeyedAnswer, ScheduleTarget, Transport};
+use super::{ApiError, ApiFuture, BookingApi, CodeAccess, KeyedAnswer, ScheduleTarget, Transport};
 use crate::offline::reads;
 
 mod booking;
@@ -47,6 +50,9 @@ const DIRECTORY: [&str; 5] = [
 pub struct FhirApi {
     transport: Transport,
     channel: String,
+    /// Whether the reference server's gateway stands in front of the FHIR server (`api.gateway`):
+    /// lookup and cancel then go through its operations, proven there.
+    gateway: bool,
     /// Directory resources by `Type/id`.
     resources: Mutex<HashMap<String, Value>>,
     /// Doctor lists by department id.
@@ -169,10 +175,11 @@ impl Read {
 }
 
 impl FhirApi {
-    pub fn new(transport: Transport, channel: String) -> Self {
+    pub fn new(transport: Transport, channel: String, gateway: bool) -> Self {
         Self {
             transport,
             channel,
+            gateway,
             resources: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
             bookable: Mutex::new(None),
@@ -595,6 +602,45 @@ impl FhirApi {
     }
 }
 
+/// A gateway operation's request: `POST {base}{operation}` with the code and proof as JSON, in
+/// the body since proxies log URLs.
+fn owned_request<'a>(
+    operation: &'a str,
+    code: &str,
+    last4: &str,
+) -> Result<Outgoing<'a>, ApiError> {
+    let body = OwnedRequest {
+        code: code.to_string(),
+        document_last4: last4.to_string(),
+    };
+    Ok(Outgoing {
+        method: Method::POST,
+        path: operation,
+        body: Some(serde_json::to_string(&body).map_err(|e| ApiError::BadData(e.to_string()))?),
+        headers: vec![
+            ("Content-Type", "application/json".to_string()),
+            (
+                "Accept",
+                "application/json, application/problem+json".to_string(),
+            ),
+        ],
+    })
+}
+
+impl FhirApi {
+    /// A booking by code and proof through one of the gateway's operations: the proof is checked,
+    /// counted and locked there, and the patient comes back masked. Refusals are the reference
+    /// API's problem details, read as the native adapter reads them.
+    async fn owned(&self, operation: &str, code: &str, last4: &str) -> Result<Booking, ApiError> {
+        let raw = self
+            .transport
+            .fetch(owned_request(operation, code, last4)?)
+            .await?;
+        let answer: OwnedAppointment = super::http::interpret(raw)?;
+        self.booking_of(answer.appointment, answer.patient).await
+    }
+}
+
 /// The start of a day in a hospital's offset, for slot searches.
 fn day_start(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
     date.and_hms_opt(0, 0, 0)?
@@ -605,9 +651,23 @@ fn day_start(date: NaiveDate, offset: FixedOffset) -> Option<DateTime<FixedOffse
 /// FHIR has no hold: the slot is taken on confirming.
 pub const HOLDS: bool = false;
 
+/// A proof can be checked only by the gateway: the browser must not read the Patient it is
+/// checked against.
+pub fn code_access(gateway: bool) -> CodeAccess {
+    if gateway {
+        CodeAccess::Proven
+    } else {
+        CodeAccess::CodeOnly
+    }
+}
+
 impl BookingApi for FhirApi {
     fn holds(&self) -> bool {
         HOLDS
+    }
+
+    fn code_access(&self) -> CodeAccess {
+        code_access(self.gateway)
     }
 
     fn takes_bookings(&self) -> ApiFuture<'_, bool> {
@@ -666,7 +726,8 @@ impl BookingApi for FhirApi {
         Box::pin(self.book_once(request, idempotency_key))
     }
 
-    /// A FHIR server answers by key with the Appointment itself: the proof is not needed.
+    /// A FHIR server answers by key with the Appointment itself: the proof is not needed, and
+    /// the patient is not shown (the device no longer holds them).
     fn booking_by_key(
         &self,
         idempotency_key: &str,
@@ -676,7 +737,7 @@ impl BookingApi for FhirApi {
         Box::pin(async move {
             match self.find_by_key(&key).await? {
                 Some(appointment) => self
-                    .booking_of(appointment, None)
+                    .booking_of(appointment, fhir::masked_patient(None))
                     .await
                     .map(|b| KeyedAnswer::Booking(Box::new(b))),
                 None => Err(not_found()),
@@ -687,14 +748,30 @@ impl BookingApi for FhirApi {
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
         let (code, last4) = (code.to_string(), document_last4.to_string());
         Box::pin(async move {
-            let (appointment, patient) = self.owned(&code, &last4).await?;
-            self.booking_of(appointment, Some(patient)).await
+            match code_access(self.gateway) {
+                CodeAccess::Proven => self.owned(LOOKUP_OPERATION, &code, &last4).await,
+                CodeAccess::CodeOnly => {
+                    let appointment = self.find_by_code(&code).await?.ok_or_else(not_found)?;
+                    self.booking_of(appointment, fhir::masked_patient(None))
+                        .await
+                }
+            }
         })
     }
 
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
         let (code, last4) = (code.to_string(), document_last4.to_string());
-        Box::pin(async move { self.cancel_owned(&code, &last4).await })
+        Box::pin(async move {
+            match code_access(self.gateway) {
+                CodeAccess::Proven => self.owned(CANCEL_OPERATION, &code, &last4).await,
+                // Never offered: without the gateway nobody can check the proof. Answered as a
+                // server without the operation would.
+                CodeAccess::CodeOnly => Err(ApiError::Server {
+                    status: 501,
+                    retry_after: None,
+                }),
+            }
+        })
     }
 
     fn read_raw(&self, path: &str) -> ApiFuture<'_, String> {
@@ -717,8 +794,94 @@ mod tests {
             status,
             content_type: "application/fhir+json".into(),
             retry_after: Some("3".into()),
+            location: None,
             body: body.into(),
         }
+    }
+
+    #[test]
+    fn gateway_operations_carry_code_and_proof_in_a_json_body() {
+        let req = owned_request(CANCEL_OPERATION, "K7Q4-M2XP", "002X").unwrap();
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(req.path, "/Appointment/$fairslot-cancel");
+        assert_eq!(
+            serde_json::from_str::<Value>(req.body.as_deref().unwrap()).unwrap(),
+            serde_json::json!({"code": "K7Q4-M2XP", "document_last4": "002X"})
+        );
+        assert!(
+            req.headers
+                .contains(&("Content-Type", "application/json".to_string()))
+        );
+    }
+
+    #[test]
+    fn gateway_refusals_read_as_the_native_apis() {
+        use fairslot_core::ProblemKind;
+        let problem = |status: u16, slug: &str, extra: &str| RawResponse {
+            status,
+            content_type: "application/problem+json".into(),
+            retry_after: (status == 429).then(|| "600".into()),
+            location: None,
+            body: format!(
+                r#"{{"type":"urn:fairslot:problem:{slug}","title":"t","status":{status}{extra}}}"#
+            ),
+        };
+        let read = |raw| super::super::http::interpret::<OwnedAppointment>(raw).unwrap_err();
+        let kind = |e: ApiError| match e {
+            ApiError::Problem(p) => p.kind(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            kind(read(problem(404, "not-found", ""))),
+            Some(ProblemKind::NotFound)
+        );
+        assert_eq!(
+            kind(read(problem(409, "cancel-closed", ""))),
+            Some(ProblemKind::CancelClosed)
+        );
+        // A locked code is a refusal that says until when, not an outage to retry.
+        let locked = read(problem(
+            429,
+            "proof-locked",
+            r#","until":"2026-11-23T08:45:00+08:00""#,
+        ));
+        let now = "2026-11-23T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            locked.advice(now, 480),
+            crate::api::Advice {
+                msg: crate::i18n::Msg::ProofLocked,
+                arg: Some("08:45".into())
+            }
+        );
+        // A gateway whose FHIR server is down is an outage, with its Retry-After.
+        let down = read(raw(503, "<html>"));
+        assert_eq!(
+            down,
+            ApiError::Server {
+                status: 503,
+                retry_after: Some("3".into())
+            }
+        );
+        // The answer itself: the Appointment and its patient, masked by the gateway.
+        let ok = RawResponse {
+            status: 200,
+            content_type: "application/json".into(),
+            retry_after: None,
+            location: None,
+            body: r#"{"appointment":{"resourceType":"Appointment","id":"a1"},
+                "patient":{"name":"李*","document_kind":"resident_id",
+                "document_number":"1101**************","phone":"138****5678"}}"#
+                .into(),
+        };
+        let answer = super::super::http::interpret::<OwnedAppointment>(ok).unwrap();
+        assert_eq!(answer.appointment["id"], "a1");
+        assert_eq!(answer.patient.name, "李*");
+    }
+
+    #[test]
+    fn only_the_gateway_checks_a_proof() {
+        assert_eq!(code_access(true), CodeAccess::Proven);
+        assert_eq!(code_access(false), CodeAccess::CodeOnly);
     }
 
     #[test]
