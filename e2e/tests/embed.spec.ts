@@ -1,4 +1,6 @@
-import type { FrameLocator, Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Frame, FrameLocator, Page } from '@playwright/test';
 import { api, expect, expectAccessible, freshPerson, lookupBooking, test, type Person, type Schedule, type Session, type Slot } from './support';
 
 // The app inside a partner's page on another loopback origin, put there by public/embed.js. Two
@@ -40,6 +42,9 @@ test.afterAll(() => {
 
 type Message = { source: string; version: number; type: string; [k: string]: unknown };
 
+/** Every message type the app sends its host, as the protocol in core/src/embed.rs names them. */
+const APP_MESSAGES = [...readFileSync(resolve(__dirname, '..', '..', 'core', 'src', 'embed.rs'), 'utf8').matchAll(/\("([a-z-]+)",\s*json!/g)].map((m) => m[1]);
+
 async function serveApp(page: Page) {
   await page.route('**/config.json', (route) =>
     route.fulfill({
@@ -53,7 +58,10 @@ async function serveApp(page: Page) {
   );
 }
 
-/** A page of `site` embedding the app with `attributes`, recording every event the script re-sends. */
+/**
+ * A page of `site` embedding the app with `attributes`, recording every event the script re-sends
+ * (`received`) and every message the page's window gets, from anyone (`posted`).
+ */
 function servePartner(site: Site, path: string, attributes: string, extra = '') {
   const app = test.info().project.use.baseURL!;
   site.pages.set(
@@ -65,9 +73,11 @@ ${extra}
 </main>
 <script>
   window.received = [];
-  for (const t of ['ready', 'resized', 'route', 'booking-confirmed', 'booking-failed']) {
+  for (const t of ${JSON.stringify(APP_MESSAGES)}) {
     document.addEventListener('fairslot:' + t, (e) => window.received.push(e.detail));
   }
+  window.posted = [];
+  window.addEventListener('message', (e) => window.posted.push({ origin: e.origin, data: e.data }));
 </script>
 <script src="${app}/embed.js"></script>
 </body></html>`,
@@ -75,9 +85,24 @@ ${extra}
 }
 
 const received = (page: Page) => page.evaluate(() => (window as unknown as { received: Message[] }).received);
+const posted = (page: Page) => page.evaluate(() => (window as unknown as { posted: { origin: string; data: unknown }[] }).posted);
 const frameOf = (page: Page): FrameLocator => page.frameLocator('#booking iframe');
-const brandIn = (page: Page) =>
-  page.frames().find((f) => f.url().startsWith(test.info().project.use.baseURL!))!.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--brand').trim());
+const appFrame = (page: Page): Frame =>
+  page.frames().find((f) => new URL(f.url()).origin === new URL(test.info().project.use.baseURL!).origin)!;
+const styleIn = (page: Page, property: string) =>
+  appFrame(page).evaluate((p) => getComputedStyle(document.documentElement).getPropertyValue(p).trim(), property);
+const brandIn = (page: Page) => styleIn(page, '--brand');
+
+/**
+ * Waits until a message `from` posts to the host page now has arrived. A window's messages arrive
+ * in the order they were posted, so everything posted before it has arrived too.
+ */
+async function flushMessages(page: Page, from: Frame) {
+  const marker = `flush-${Math.random()}`;
+  await from.evaluate((m) => window.parent.postMessage(m, '*'), marker);
+  await expect.poll(async () => (await posted(page)).some((p) => p.data === marker)).toBe(true);
+  return marker;
+}
 
 /** From the department page inside the frame: the doctor, the day, the slot, the form, confirm. */
 async function bookInFrame(app: FrameLocator, schedule: Schedule, session: Session, slot: Slot) {
@@ -200,15 +225,23 @@ test('a page the config does not allow gets a refusal and no messages; a strange
   const app = frameOf(page);
   await expect(app.getByText('can only be shown inside the partner sites its operator allows')).toBeVisible();
   await expect(app.locator('.hospital-card, .doctor-card')).toHaveCount(0);
-  await page.waitForTimeout(500);
+  // The refusal is drawn where the app decides it is framed by a stranger: whatever it posted
+  // up to there has reached the host once a message the frame posts now has.
+  const marker = await flushMessages(page, appFrame(page));
   expect(await received(page)).toEqual([]);
+  expect((await posted(page)).filter((p) => p.data !== marker)).toEqual([]);
 
   // On the allowed page, a frame from another origin posts a theme to the app: ignored.
   evil.pages.set(
     '/frame',
     `<!doctype html><html lang="en"><title>x</title><script>
       window.addEventListener('message', (e) => {
-        if (e.data === 'go') parent.frames[0].postMessage({ source: 'fairslot-host', version: 1, type: 'theme', theme: { brand: '#aa0000' } }, '*');
+        if (e.data !== 'go') return;
+        // To every other frame of the page: the order of window.frames is not the page's order.
+        for (let i = 0; i < parent.frames.length; i++) {
+          if (parent.frames[i] !== window) parent.frames[i].postMessage({ source: 'fairslot-host', version: 1, type: 'theme', theme: { brand: '#aa0000' } }, '*');
+        }
+        parent.postMessage('stranger-posted', '*');
       });
     </script></html>`,
   );
@@ -219,7 +252,13 @@ test('a page the config does not allow gets a refusal and no messages; a strange
   await expect.poll(async () => (await received(page)).some((m) => m.type === 'ready')).toBe(true);
   const before = await brandIn(page);
   await page.evaluate(() => (document.getElementById('stranger') as HTMLIFrameElement).contentWindow!.postMessage('go', '*'));
-  await page.waitForTimeout(500);
+  // The stranger has posted its theme once it says so to the host page...
+  await expect.poll(async () => (await posted(page)).some((p) => p.data === 'stranger-posted')).toBe(true);
+  // ...and the app has read it once it has read a later one: the host's, which only rounds the
+  // corners (the brand is left as it is).
+  expect(await styleIn(page, '--radius')).not.toBe('7px');
+  await page.evaluate(() => (document.getElementById('booking') as unknown as { fairslot: { setTheme: (t: object) => void } }).fairslot.setTheme({ radius: '7px' }));
+  await expect.poll(() => styleIn(page, '--radius')).toBe('7px');
   expect(await brandIn(page)).toBe(before);
 });
 
@@ -228,14 +267,27 @@ test('a service worker the browser refuses in a frame is no unhandled rejection'
   // registration is refused. The app works without a worker and must not leave the refusal
   // unhandled in the partner's console.
   await page.context().addInitScript(() => {
-    const w = window as unknown as { rejections: string[]; refused: number };
+    const w = window as unknown as { rejections: string[]; refused: number; reported: boolean };
     w.rejections = [];
     w.refused = 0;
-    window.addEventListener('unhandledrejection', (e) => w.rejections.push(String(e.reason)));
+    w.reported = false;
+    const sentinel = new Error('rejected with the refusal, and left unhandled on purpose');
+    window.addEventListener('unhandledrejection', (e) => {
+      if (e.reason === sentinel) {
+        e.preventDefault();
+        w.reported = true;
+      } else {
+        w.rejections.push(String(e.reason));
+      }
+    });
     if (navigator.serviceWorker) {
       navigator.serviceWorker.register = () => {
         w.refused++;
-        return Promise.reject(new DOMException('Failed to register a ServiceWorker: access to storage is denied', 'SecurityError'));
+        const refusal = Promise.reject(new DOMException('Failed to register a ServiceWorker: access to storage is denied', 'SecurityError'));
+        // The browser reports unhandled rejections in the order they happened: once this one is
+        // reported, the refusal would have been too, had the app left it unhandled.
+        void Promise.reject(sentinel);
+        return refusal;
       };
     }
   });
@@ -245,9 +297,9 @@ test('a service worker the browser refuses in a frame is no unhandled rejection'
   servePartner(partner, '/no-worker', 'data-hospital="h1" data-department="h1-cardio" data-lang="en"');
   await page.goto(`${partner.origin}/no-worker`);
   await expect(frameOf(page).locator('.doctor-card').first()).toBeVisible();
-  await page.waitForTimeout(1000);
-  const appFrame = page.frames().find((f) => f.url().startsWith(test.info().project.use.baseURL!))!;
-  const seen = await appFrame.evaluate(() => {
+  const frame = appFrame(page);
+  await expect.poll(() => frame.evaluate(() => (window as unknown as { reported: boolean }).reported)).toBe(true);
+  const seen = await frame.evaluate(() => {
     const w = window as unknown as { rejections: string[]; refused: number };
     return { rejections: w.rejections, refused: w.refused };
   });

@@ -201,6 +201,13 @@ test('links out of the app do nothing on a kiosk', async ({ page }) => {
   await page.goto('/?lang=en');
   await expect(page.locator('.hospital-card').first()).toBeVisible();
   await page.evaluate(() => {
+    // Last on each click's way, after every listener of the app: whether the click was refused
+    // (a refused click's link is not followed at all, in this tab or another).
+    const w = window as unknown as { clicks: { href: string; refused: boolean }[] };
+    w.clicks = [];
+    window.addEventListener('click', (e) => {
+      w.clicks.push({ href: (e.target as Element).closest('a')?.getAttribute('href') ?? '', refused: e.defaultPrevented });
+    });
     for (const [href, target] of [['https://example.org/', ''], ['/bookings', '_blank'], ['tel:+8612345', '']]) {
       const a = document.createElement('a');
       a.href = href;
@@ -213,7 +220,11 @@ test('links out of the app do nothing on a kiosk', async ({ page }) => {
   const popups: unknown[] = [];
   page.context().on('page', (p) => popups.push(p));
   for (const link of await page.locator('.test-out').all()) await link.click();
-  await page.waitForTimeout(500);
+  expect(await page.evaluate(() => (window as unknown as { clicks: unknown[] }).clicks)).toEqual([
+    { href: 'https://example.org/', refused: true },
+    { href: '/bookings', refused: true },
+    { href: 'tel:+8612345', refused: true },
+  ]);
   expect(popups).toHaveLength(0);
   expect(new URL(page.url()).origin).toBe(new URL(test.info().project.use.baseURL!).origin);
   await expect(page.locator('.hospital-card').first()).toBeVisible();
@@ -253,6 +264,10 @@ test('after the reset, forward leads to none of the last patient\'s pages and ho
   // patient comes back, and no place is held again.
   const holds: string[] = [];
   page.on('request', (r) => r.method() === 'POST' && r.url().includes('/api/v1/holds') && holds.push(r.url()));
+  // Every page the tab shows from here on, however briefly: a hold is only ever taken by a
+  // booking page, so none of them may be one.
+  const shown: string[] = [];
+  page.on('framenavigated', (f) => f === page.mainFrame() && shown.push(f.url()));
   const seen: string[] = [];
   for (let i = 0; i < 5; i++) {
     await page.goForward();
@@ -264,8 +279,14 @@ test('after the reset, forward leads to none of the last patient\'s pages and ho
     await page.goForward();
     seen.push(page.url());
   }
-  await page.waitForTimeout(1000);
-  for (const url of seen) expect(url, 'a page of the last patient').not.toMatch(/\/doctors\/|\/book\//);
+  for (const url of [...seen, ...shown]) expect(url, 'a page of the last patient').not.toMatch(/\/doctors\/|\/book\//);
+  // Nor is any left in the tab's history for a later press to reach, and forward leads nowhere.
+  const history = await page.evaluate(() => {
+    const { navigation } = window as unknown as { navigation: { canGoForward: boolean; entries: () => { url: string | null }[] } };
+    return { forward: navigation.canGoForward, entries: navigation.entries().map((e) => e.url ?? '') };
+  });
+  expect(history.forward).toBe(false);
+  for (const url of history.entries) expect(url, 'a page of the last patient').not.toMatch(/\/doctors\/|\/book\//);
   await expect(page.getByRole('timer')).toHaveCount(0);
   expect(holds).toEqual([]);
   expect(await remaining(request, 'h1-cardio-3', slot.id)).toBe(before + 1);
