@@ -7,6 +7,8 @@
 use serde_json::{Map, Value};
 use std::fmt;
 
+use crate::contract::is_channel_id;
+
 /// UI languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Locale {
@@ -350,12 +352,6 @@ pub fn is_font_family(s: &str) -> bool {
         && s.len() <= 200
         && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, ' ' | ',' | '-' | '"' | '\'' | '_'))
-}
-
-fn is_channel_id(s: &str) -> bool {
-    (1..=32).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// Validates an already-parsed config document.

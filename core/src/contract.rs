@@ -31,6 +31,20 @@ pub fn is_client_token(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
+/// Whether `s` is a channel id: what [`CHANNEL_HEADER`] carries and the config names, 1 to 32
+/// characters of `a-z 0-9 - _`.
+///
+/// ```
+/// assert!(fairslot_core::is_channel_id("telecom-114"));
+/// assert!(!fairslot_core::is_channel_id("Kiosk"));
+/// assert!(!fairslot_core::is_channel_id(""));
+/// ```
+pub fn is_channel_id(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// Longest schedule window one request may ask for.
 pub const MAX_SCHEDULE_DAYS: u32 = 31;
 /// Most alternatives a slot-taken answer offers.
@@ -508,6 +522,20 @@ impl ProblemKind {
             Self::RequestTimeout => 408,
         }
     }
+}
+
+/// The [`FieldError::code`]s of a request's fields that are wrong for a reason any field can
+/// have. Identity fields add their own, each [`crate::identity::IdentityError::code`], which uses
+/// these where the reason is the same.
+pub mod field_code {
+    /// Missing or empty.
+    pub const REQUIRED: &str = "required";
+    /// More characters than the field takes.
+    pub const TOO_LONG: &str = "too_long";
+    /// Not written the way the field is written (a date, a header's alphabet, a resident ID).
+    pub const FORMAT: &str = "format";
+    /// A number or date outside the range the field allows.
+    pub const OUT_OF_RANGE: &str = "out_of_range";
 }
 
 /// One invalid field of a request, with a machine code the app translates.

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use std::fmt;
 
-use crate::contract::{DocumentKind, FieldError, MaskedPatient, PatientInput};
+use crate::contract::{DocumentKind, FieldError, MaskedPatient, PatientInput, field_code};
 use crate::time::ymd;
 
 /// Why an identity field was refused. `code()` is stable and travels in API errors.
@@ -35,13 +35,32 @@ pub enum IdentityError {
 }
 
 impl IdentityError {
+    /// Every reason, for those that map each code to something of their own.
+    pub const ALL: [IdentityError; 10] = [
+        Self::Required,
+        Self::TooLong,
+        Self::BadCharacters,
+        Self::Length,
+        Self::Format,
+        Self::Region,
+        Self::BirthDate,
+        Self::CheckDigit,
+        Self::Phone,
+        Self::Consent,
+    ];
+
+    /// ```
+    /// use fairslot_core::identity::IdentityError;
+    /// assert_eq!(IdentityError::CheckDigit.code(), "check_digit");
+    /// assert_eq!(IdentityError::Required.code(), fairslot_core::field_code::REQUIRED);
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
-            Self::Required => "required",
-            Self::TooLong => "too_long",
+            Self::Required => field_code::REQUIRED,
+            Self::TooLong => field_code::TOO_LONG,
             Self::BadCharacters => "bad_characters",
             Self::Length => "length",
-            Self::Format => "format",
+            Self::Format => field_code::FORMAT,
             Self::Region => "region",
             Self::BirthDate => "birth_date",
             Self::CheckDigit => "check_digit",
@@ -376,6 +395,30 @@ fn mask_middle(s: &str, head: usize, tail: usize) -> String {
 mod tests {
     use super::*;
     use crate::contract::Relationship;
+
+    #[test]
+    fn every_reason_is_listed_once_with_a_code_of_its_own() {
+        use IdentityError::*;
+        // A new reason stops this from compiling until it has a place in `ALL`.
+        let place = |e: IdentityError| match e {
+            Required => 0,
+            TooLong => 1,
+            BadCharacters => 2,
+            Length => 3,
+            Format => 4,
+            Region => 5,
+            BirthDate => 6,
+            CheckDigit => 7,
+            Phone => 8,
+            Consent => 9,
+        };
+        for (i, e) in IdentityError::ALL.into_iter().enumerate() {
+            assert_eq!(place(e), i, "{e:?}");
+        }
+        let codes: std::collections::HashSet<_> =
+            IdentityError::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), IdentityError::ALL.len());
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()

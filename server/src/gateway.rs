@@ -29,7 +29,7 @@ use fairslot_core::fhir::gateway::{
     CANCEL_OPERATION, LOOKUP_OPERATION, OwnedAppointment, OwnedRequest,
 };
 use fairslot_core::fhir::{self, Patient};
-use fairslot_core::{ProblemKind, identity};
+use fairslot_core::{ProblemKind, field_code, identity};
 use serde_json::{Value, json};
 
 use crate::api::AppState;
@@ -737,7 +737,7 @@ impl Gateway {
         if proof.is_empty() {
             return Err(ApiError::invalid_field(
                 "document_last4",
-                "required",
+                field_code::REQUIRED,
                 "give the last four characters of the patient's document",
             ));
         }

@@ -6,17 +6,16 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fairslot_core::identity::Patient;
+use fairslot_core::outbox::IdempotencyKey;
 use fairslot_core::time::hospital_today;
 use fairslot_core::{
     Booking, BookingRequest, CancelRequest, KeyLookupRequest, KeyedBooking, LookupRequest,
-    ProblemKind,
+    ProblemKind, field_code,
 };
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::extract::{
-    ApiJson, ApiPath, Channel, ClientAddress, IdempotencyKey, is_valid_idempotency_key,
-};
+use crate::extract::{ApiJson, ApiPath, Channel, ClientAddress, IdempotencyHeader};
 use crate::faults::FreshCommit;
 use crate::problem::ApiError;
 use crate::store::{BookingOutcome, NewBooking, Proof, StoredResponse};
@@ -25,12 +24,13 @@ pub async fn create(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     Channel(channel): Channel,
-    IdempotencyKey(key): IdempotencyKey,
+    IdempotencyHeader(key): IdempotencyHeader,
     ApiJson(request): ApiJson<BookingRequest>,
 ) -> Result<Response, ApiError> {
     let fingerprint = fingerprint(&request);
     // A repeat is answered before anything else: its original answer stands even if the slot has
     // since started or the rules have moved.
+    let key = String::from(key);
     let lookup_key = key.clone();
     if let Some(stored) = state
         .with_store(move |s| s.stored_response(&lookup_key))
@@ -137,7 +137,7 @@ fn proof(state: &AppState, code: &str, document_last4: String) -> Result<Proof, 
     if document_last4.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "document_last4",
-            "required",
+            field_code::REQUIRED,
             "give the last four characters of the patient's document",
         ));
     }
@@ -172,12 +172,11 @@ pub async fn by_key(
     ApiJson(request): ApiJson<KeyLookupRequest>,
 ) -> Result<Json<KeyedBooking>, ApiError> {
     let none = || ApiError::not_found("No booking was created with this Idempotency-Key.");
-    let key = request.idempotency_key;
-    if !is_valid_idempotency_key(&key) {
+    let Ok(key) = IdempotencyKey::parse(&request.idempotency_key) else {
         return Err(none());
-    }
+    };
     state
-        .with_store(move |s| s.booking_by_key(&key))
+        .with_store(move |s| s.booking_by_key(key.as_str()))
         .await?
         .map(Json)
         .ok_or_else(none)

@@ -7,6 +7,7 @@ use fairslot_core::search::{HospitalFilter, filter_departments};
 use fairslot_core::time::hospital_today;
 use fairslot_core::{
     DepartmentTree, DoctorList, HospitalLevel, HospitalList, MAX_SCHEDULE_DAYS, Schedule,
+    field_code,
 };
 use serde::Deserialize;
 
@@ -138,7 +139,7 @@ pub async fn schedule(
     if department.is_none() && doctor.is_none() {
         return Err(ApiError::invalid_field(
             "department",
-            "required",
+            field_code::REQUIRED,
             "give a department or a doctor",
         ));
     }

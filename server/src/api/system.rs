@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::SubsecRound;
-use fairslot_core::{Health, ProblemKind};
+use fairslot_core::{Health, ProblemKind, field_code};
 use serde::Serialize;
 
 use super::AppState;
@@ -70,7 +70,7 @@ pub async fn faults_set(
         )
     })?;
     let spec: FaultSpec = text.parse().map_err(|e: crate::faults::SpecError| {
-        ApiError::invalid_field("spec", "format", e.to_string())
+        ApiError::invalid_field("spec", field_code::FORMAT, e.to_string())
     })?;
     state.faults.set(spec.clone());
     Ok(status(&spec))

@@ -1,3 +1,4 @@
+use fairslot_core::identity::IdentityError;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -186,7 +187,8 @@ async fn server_side_validation_refuses_a_wrong_check_digit() {
     assert!(
         errors
             .iter()
-            .any(|e| e["field"] == "patient.document_number" && e["code"] == "check_digit"),
+            .any(|e| e["field"] == "patient.document_number"
+                && e["code"] == IdentityError::CheckDigit.code()),
         "{problem}"
     );
     assert_eq!(s.query_i64("SELECT COUNT(*) FROM bookings"), 0);
