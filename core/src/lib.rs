@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod retry;
 pub mod schedule;
 pub mod search;
+pub mod sender;
 pub mod time;
 
 pub use contract::*;

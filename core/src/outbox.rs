@@ -45,7 +45,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::contract::{BookingRequest, Problem, ProblemKind, SlotSummary};
+use crate::contract::{BookingRequest, KeyedBooking, Problem, ProblemKind, SlotSummary};
 use crate::history::BookingRecord;
 use crate::retry::{NextTry, RetryAfter, RetryPolicy, Tries, add};
 
@@ -276,6 +276,52 @@ pub enum Outcome {
     Lost,
 }
 
+/// How an exchange failed, as any adapter sees it: the input of [`Outcome::of_failure`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// An answer with problem details.
+    Problem(Problem),
+    /// An answer with any other status, and its `Retry-After` header.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+    },
+    /// The request never left the device.
+    NotSent,
+    /// No answer in time.
+    TimedOut,
+    /// Cut off, offline, or an answer that could not be read.
+    NoAnswer,
+}
+
+impl Outcome {
+    /// What a failed exchange means for an intent, received at `received_at`.
+    pub fn of_failure(failure: Failure, received_at: DateTime<Utc>) -> Self {
+        match failure {
+            Failure::Problem(p) => Self::Refused(p),
+            Failure::Status {
+                status,
+                retry_after,
+            } if crate::retry::Answered::of(status) == crate::retry::Answered::Retryable => {
+                Self::Transient {
+                    retry_after: retry_after.and_then(|v| RetryAfter::parse(&v, received_at).ok()),
+                }
+            }
+            Failure::Status { status: 404, .. } => Self::NotFoundByKey,
+            // A refusal without problem details: the machine asks the patient what to do.
+            Failure::Status { status, .. } => Self::Refused(Problem {
+                type_uri: "about:blank".into(),
+                status,
+                ..Default::default()
+            }),
+            // Nothing went out: tried again later, with no need to ask the server about it.
+            Failure::NotSent => Self::Transient { retry_after: None },
+            Failure::TimedOut => Self::TimedOut,
+            Failure::NoAnswer => Self::Lost,
+        }
+    }
+}
+
 /// What the app should do next for an intent.
 #[derive(Clone, PartialEq)]
 pub enum Action {
@@ -310,6 +356,35 @@ impl fmt::Debug for Action {
             Self::Wait { until } => f.debug_struct("Wait").field("until", until).finish(),
         }
     }
+}
+
+/// A booking the server has under an intent's key, as the app learnt of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// The booking itself (a booking answer, or a by-key lookup that could read it in full).
+    Booking(Box<BookingRecord>),
+    /// Its code and status only: the rest is the slot the patient confirmed.
+    Code(KeyedBooking),
+}
+
+/// What happens to a stored intent, applied inside the store's read-modify-write so that no other
+/// tab's change is lost (see [`Intent::apply`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The sender started: whatever was in flight died with the page that sent it.
+    Reload,
+    /// The device is online again.
+    Online,
+    /// The patient looks at the app again.
+    Focus,
+    /// The patient keeps trying after retries ran out.
+    KeepTrying,
+    /// The patient gives up.
+    GiveUp,
+    /// The answer to the exchange in flight, other than a booking.
+    Answer(Outcome),
+    /// A booking exists under the key.
+    Booked(Found),
 }
 
 /// Why an event changed nothing. Each is harmless; it says which assumption the caller got wrong.
@@ -631,6 +706,64 @@ impl Intent {
                 Move::Stay(other, why)
             }
         })
+    }
+
+    /// Applies a [`Change`]; whether it changed the intent. `jitter` is a uniform sample in
+    /// `[0, 1)`, used only by an answer that schedules a retry.
+    pub fn apply(&mut self, change: Change, now: DateTime<Utc>, jitter: f64) -> bool {
+        let done = match change {
+            Change::Reload => self.on_reload(now),
+            Change::Online => self.on_online(now),
+            Change::Focus => self.on_focus(now),
+            Change::KeepTrying => self.keep_trying(now),
+            Change::GiveUp => self.give_up(now),
+            Change::Answer(outcome) => self.on_outcome(outcome, now, jitter),
+            Change::Booked(found) => {
+                let record = match found {
+                    Found::Booking(record) => record,
+                    // Known by its code alone: recorded with the slot the patient confirmed,
+                    // never lost and never booked twice for want of the rest.
+                    Found::Code(keyed) => Box::new(BookingRecord {
+                        code: keyed.code,
+                        status: keyed.status,
+                        slot: self.slot.clone(),
+                        cancel_deadline: None,
+                    }),
+                };
+                self.on_outcome(Outcome::Booked(record), now, jitter)
+            }
+        };
+        done.is_ok()
+    }
+
+    /// The sender's turn on this intent, in one read-modify-write of the store: what to do now,
+    /// and the intent marked as sending before any request leaves, so a page that dies in
+    /// between asks by key instead of assuming nothing went out. The sender has nothing in flight
+    /// when it takes a turn, so a record still marked as sending is one whose answer was never
+    /// stored (a failed write, a crash): it is asked about by key.
+    pub fn take_turn(&mut self, now: DateTime<Utc>) -> Option<Action> {
+        if matches!(self.state, State::Sending { .. }) {
+            let _ = self.on_reload(now);
+        }
+        let action = self.poll(now);
+        if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
+            // `poll` just found it queued and due, so this cannot be ignored.
+            let _ = self.on_sent(now);
+        }
+        action
+    }
+
+    /// Whether it ended without an answer after a request went out: a booking may exist that
+    /// the patient does not know of.
+    pub fn is_unresolved(&self) -> bool {
+        matches!(
+            self.state,
+            State::Abandoned { maybe_booked: true }
+                | State::Expired {
+                    maybe_booked: true,
+                    ..
+                }
+        )
     }
 
     /// The JSON the app stores.

@@ -133,6 +133,36 @@ impl RetryPolicy {
     }
 }
 
+/// What an HTTP status says about the request that got it, the one rule every adapter and the
+/// outbox share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// 2xx.
+    Success,
+    /// "Not now": 5xx, 429, or 408 (the request did not arrive in full, so it was never acted
+    /// on). The same request may work later, or at another endpoint.
+    Retryable,
+    /// "No": any other status. The same request would get the same answer.
+    Refusal,
+}
+
+impl Answered {
+    /// ```
+    /// use fairslot_core::retry::Answered;
+    /// assert_eq!(Answered::of(201), Answered::Success);
+    /// assert_eq!(Answered::of(503), Answered::Retryable);
+    /// assert_eq!(Answered::of(408), Answered::Retryable);
+    /// assert_eq!(Answered::of(409), Answered::Refusal);
+    /// ```
+    pub fn of(status: u16) -> Self {
+        match status {
+            200..=299 => Self::Success,
+            408 | 429 | 500.. => Self::Retryable,
+            _ => Self::Refusal,
+        }
+    }
+}
+
 /// The server's `Retry-After`: how long to wait, or until when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
