@@ -480,16 +480,21 @@ impl World {
             let event = self.perform(command);
             command = sender.handle(event, self.now);
         }
-        let steps: Vec<String> = self
+        panic!(
+            "the simulation of seed {} did not end; last steps:\n{}",
+            self.seed,
+            self.steps()
+        );
+    }
+
+    /// The last steps, one a line.
+    fn steps(&self) -> String {
+        let lines: Vec<String> = self
             .trace
             .iter()
             .map(|(at, what)| format!("{} {what}", at.format("%d %H:%M:%S%.3f")))
             .collect();
-        panic!(
-            "the simulation of seed {} did not end; last steps:\n{}",
-            self.seed,
-            steps.join("\n")
-        );
+        lines.join("\n")
     }
 
     /// Checks the outcome: nothing lost, nothing twice, everything visible.
@@ -561,16 +566,11 @@ fn no_booking_is_lost_or_made_twice_and_every_intent_ends_visible() {
         let mut world = World::new(seed);
         world.run();
         if let Err(why) = world.check() {
-            let steps: Vec<String> = world
-                .trace
-                .iter()
-                .map(|(at, what)| format!("{} {what}", at.format("%d %H:%M:%S%.3f")))
-                .collect();
             panic!(
                 "seed {seed}: {why}\nfaults {:?}, outage {:?}\nlast steps:\n{}\nreplay: FAIRSLOT_SIM_SEED={seed} cargo test -p fairslot-core simulation",
                 world.faults,
                 world.outage,
-                steps.join("\n")
+                world.steps()
             );
         }
         for intent in world.store.values() {
