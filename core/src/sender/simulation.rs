@@ -562,7 +562,8 @@ fn seeds() -> Vec<u64> {
 #[test]
 fn no_booking_is_lost_or_made_twice_and_every_intent_ends_visible() {
     let mut totals = BTreeMap::<&str, usize>::new();
-    for seed in seeds() {
+    let seeds = seeds();
+    for &seed in &seeds {
         let mut world = World::new(seed);
         world.run();
         if let Err(why) = world.check() {
@@ -584,8 +585,12 @@ fn no_booking_is_lost_or_made_twice_and_every_intent_ends_visible() {
             *totals.entry(state).or_default() += 1;
         }
     }
-    // Every kind of ending happened somewhere, or the simulation is not exploring.
+    // Every kind of ending happened somewhere, or the simulation is not exploring (a replay of
+    // a few seeds need not show them all).
     for state in ["confirmed", "rejected", "abandoned", "expired"] {
+        if seeds.len() < 1_000 {
+            break;
+        }
         assert!(totals.get(state).copied().unwrap_or(0) > 0, "{totals:?}");
     }
     eprintln!("intents by ending: {totals:?}");
