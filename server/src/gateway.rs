@@ -291,14 +291,6 @@ fn rewrite_links(upstream_base: &str, bundle: &mut Value) {
     }
 }
 
-/// The id in a `Location` such as `…/Patient/123/_history/2`.
-fn id_in_location(location: &str, kind: &str) -> Option<String> {
-    let marker = format!("/{kind}/");
-    let after = &location[location.rfind(&marker)? + marker.len()..];
-    let id = after.split(['/', '?']).next()?;
-    fhir::is_fhir_id(id).then(|| id.to_string())
-}
-
 // ---- the proxy ------------------------------------------------------------------------------
 
 fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
@@ -560,7 +552,8 @@ impl Gateway {
             .headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|l| id_in_location(l, "Patient"));
+            .and_then(|l| fhir::id_from_location(l, "Patient"))
+            .map(str::to_string);
         let from_body = serde_json::from_slice::<Value>(&answer.body)
             .ok()
             .and_then(|v| single_id(&v, "Patient"));
@@ -1072,17 +1065,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_come_from_locations_and_codes_from_what_was_typed() {
-        assert_eq!(
-            id_in_location("http://h/fhir/R4/Patient/p-1/_history/2", "Patient").as_deref(),
-            Some("p-1")
-        );
-        assert_eq!(
-            id_in_location("/fhir/Patient/p1", "Patient").as_deref(),
-            Some("p1")
-        );
-        assert_eq!(id_in_location("/fhir/Patient/", "Patient"), None);
-        assert_eq!(id_in_location("/fhir/Slot/s1", "Patient"), None);
+    fn codes_are_read_as_typed() {
         assert_eq!(stored_code(" k7q4m2xp ").as_deref(), Some("K7Q4-M2XP"));
         assert_eq!(stored_code("K7Q4-M2XP").as_deref(), Some("K7Q4-M2XP"));
         assert_eq!(stored_code("K7Q4-M2X"), None);
