@@ -719,21 +719,26 @@ impl Intent {
             Change::GiveUp => self.give_up(now),
             Change::Answer(outcome) => self.on_outcome(outcome, now, jitter),
             Change::Booked(found) => {
-                let record = match found {
-                    Found::Booking(record) => record,
-                    // Known by its code alone: recorded with the slot the patient confirmed,
-                    // never lost and never booked twice for want of the rest.
-                    Found::Code(keyed) => Box::new(BookingRecord {
-                        code: keyed.code,
-                        status: keyed.status,
-                        slot: self.slot.clone(),
-                        cancel_deadline: None,
-                    }),
-                };
+                let record = Box::new(self.record_of(&found));
                 self.on_outcome(Outcome::Booked(record), now, jitter)
             }
         };
         done.is_ok()
+    }
+
+    /// The booking found under this intent's key, as the device records it. Known by its code
+    /// alone, it is recorded with the slot the patient confirmed: never lost, and never booked
+    /// twice for want of the rest.
+    pub fn record_of(&self, found: &Found) -> BookingRecord {
+        match found {
+            Found::Booking(record) => (**record).clone(),
+            Found::Code(keyed) => BookingRecord {
+                code: keyed.code.clone(),
+                status: keyed.status,
+                slot: self.slot.clone(),
+                cancel_deadline: None,
+            },
+        }
     }
 
     /// The sender's turn on this intent, in one read-modify-write of the store: what to do now,

@@ -14,9 +14,8 @@ use std::rc::Rc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use fairslot_core::history::BookingRecord;
-use fairslot_core::outbox::{Action, Intent, Outcome, State};
-use fairslot_core::retry::RetryAfter;
-use fairslot_core::{Booking, Problem};
+use fairslot_core::outbox::{Action, Change, Failure, Found, Intent, Outcome, State};
+use fairslot_core::sender::{Command, Event, Exchanged, MAX_SLEEP, Sender, StoreFailed};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use leptos::prelude::*;
@@ -32,8 +31,6 @@ use store::Store;
 
 /// Settled intents nobody dismissed are forgotten after this long; they hold no identity.
 const KEEP_SETTLED: TimeDelta = TimeDelta::days(7);
-/// Longest sleep between passes, so a missed wake-up costs a minute at most.
-const MAX_SLEEP_MS: i64 = 60_000;
 const CHANNEL_NAME: &str = "fairslot-outbox";
 
 /// The outbox as views see it. Cheap to copy; provided once by the shell.
@@ -67,7 +64,7 @@ type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> 
 trait Engine {
     fn submit(&self, intent: Intent) -> LocalFuture<'_, Result<(), store::StoreError>>;
     fn check_again(&self, key: String) -> LocalFuture<'_, Result<bool, ApiError>>;
-    fn change(self: Rc<Self>, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool);
+    fn change(self: Rc<Self>, key: String, change: Change);
     fn dismiss(self: Rc<Self>, key: String);
     /// The banner of bookings on their way: its views come with the runtime, the only one that
     /// knows of them, rather than with every first screen.
@@ -85,8 +82,6 @@ struct Runtime {
     channel: Option<web_sys::BroadcastChannel>,
     /// Whether this tab runs the sending loop.
     sending: std::cell::Cell<bool>,
-    /// Settled intents whose fate this runner already asked the server about.
-    checked: RefCell<Vec<String>>,
     /// Event listeners, kept alive with the runtime.
     _listeners: RefCell<Vec<Listener>>,
 }
@@ -182,7 +177,6 @@ fn start_runtime(
         wake,
         channel,
         sending: std::cell::Cell::new(false),
-        checked: RefCell::new(Vec::new()),
         _listeners: RefCell::new(Vec::new()),
     });
     let started = Rc::clone(&runtime);
@@ -236,17 +230,17 @@ impl Outbox {
 
     /// The patient chose to keep trying after retries ran out.
     pub fn keep_trying(self, key: String) {
-        self.change(key, |i, now| i.keep_trying(now).is_ok());
+        self.change(key, Change::KeepTrying);
     }
 
     /// The patient gave up; the request and its identity are deleted at once.
     pub fn give_up(self, key: String) {
-        self.change(key, |i, now| i.give_up(now).is_ok());
+        self.change(key, Change::GiveUp);
     }
 
     /// Try now rather than at the scheduled time (the server's `Retry-After` still stands).
     pub fn try_now(self, key: String) {
-        self.change(key, |i, now| i.on_focus(now).is_ok());
+        self.change(key, Change::Focus);
     }
 
     /// Asks the server once more about a request whose fate is unknown (abandoned or expired
@@ -274,9 +268,9 @@ impl Outbox {
     }
 
     /// Applies one of the patient's choices to the stored intent.
-    fn change(self, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
+    fn change(self, key: String, change: Change) {
         if let Some(engine) = self.engine.get_untracked() {
-            engine.change(key, f);
+            engine.change(key, change);
         }
     }
 }
@@ -297,7 +291,8 @@ impl Engine for Runtime {
             // Asked after the intent settled: its request, and the proof in it, are gone.
             match self.api.booking_by_key(&key, None).await {
                 Ok(found) => {
-                    self.settle_booked(&key, found).await;
+                    let found = self.found(found);
+                    self.apply(&key, Change::Booked(found)).await;
                     Ok(true)
                 }
                 Err(ApiError::Problem(p)) if p.status == 404 => Ok(false),
@@ -306,13 +301,8 @@ impl Engine for Runtime {
         })
     }
 
-    /// A plain function pointer keeps one copy of this in the download for all the choices.
-    fn change(self: Rc<Self>, key: String, f: fn(&mut Intent, DateTime<Utc>) -> bool) {
-        spawn_local(async move {
-            let now = browser::now_utc();
-            apply(&self.store, &key, Box::new(|i| f(i, now))).await;
-            self.published().await;
-        });
+    fn change(self: Rc<Self>, key: String, change: Change) {
+        spawn_local(async move { self.apply(&key, change).await });
     }
 
     fn dismiss(self: Rc<Self>, key: String) {
@@ -421,7 +411,6 @@ impl Runtime {
 
     /// Makes every queued intent due now (as far as the server's `Retry-After` allows).
     async fn wake_all(&self, online: bool) {
-        let now = browser::now_utc();
         let keys: Vec<String> = self.intents.with_untracked(|list| {
             list.iter()
                 .filter(|i| matches!(i.state(), State::Queued { .. }))
@@ -431,16 +420,20 @@ impl Runtime {
         if keys.is_empty() {
             return;
         }
+        let change = if online {
+            Change::Online
+        } else {
+            Change::Focus
+        };
+        let now = browser::now_utc();
         for key in keys {
-            let wake = move |i: &mut Intent| {
-                let woke = if online {
-                    i.on_online(now)
-                } else {
-                    i.on_focus(now)
-                };
-                woke.is_ok()
-            };
-            apply(&self.store, &key, Box::new(wake)).await;
+            let change = change.clone();
+            update(
+                &self.store,
+                &key,
+                Box::new(move |i| i.apply(change, now, 0.0)),
+            )
+            .await;
         }
         self.published().await;
     }
@@ -452,92 +445,84 @@ impl Runtime {
         }
     }
 
-    /// The sending loop of the one tab that holds the outbox lock.
+    /// The sending loop of the one tab that holds the outbox lock: it carries out what the
+    /// sender ([`fairslot_core::sender`]) asks, one command at a time, and tells it how each went.
     async fn run(self: Rc<Self>, mut wake: mpsc::UnboundedReceiver<()>) {
         self.sending.set(true);
-        // Whatever was in flight died with the page that sent it.
-        let now = browser::now_utc();
-        for (key, _) in self.store.all().await.unwrap_or_default() {
-            apply(&self.store, &key, Box::new(|i| i.on_reload(now).is_ok())).await;
-        }
-        self.refresh().await;
+        let mut sender = Sender::new();
+        let mut command = sender.start();
         loop {
-            let until = self.pass().await;
-            let ms = until.map_or(MAX_SLEEP_MS, |u| {
-                (u - browser::now_utc())
+            let event = self.perform(command, &mut wake).await;
+            command = sender.handle(event, browser::now_utc());
+        }
+    }
+
+    async fn perform(&self, command: Command, wake: &mut mpsc::UnboundedReceiver<()>) -> Event {
+        match command {
+            Command::List => Event::Listed(
+                self.store
+                    .all()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(key, _)| key)
+                    .collect(),
+            ),
+            Command::Apply { key, change } => {
+                self.apply(&key, change).await;
+                Event::Applied
+            }
+            Command::TakeTurn { key } => Event::Turn(self.take_turn(&key).await),
+            Command::Send { key, request } => {
+                let booked = self.api.book(request, key.as_str().to_string()).await;
+                Event::Answered(match booked {
+                    Ok(booking) => {
+                        Exchanged::Found(self.found(KeyedAnswer::Booking(Box::new(booking))))
+                    }
+                    Err(e) => Exchanged::Failed(outcome_of(e, browser::now_utc())),
+                })
+            }
+            Command::AskByKey {
+                key,
+                document_last4,
+            } => {
+                let found = self
+                    .api
+                    .booking_by_key(key.as_str(), Some(&document_last4))
+                    .await;
+                Event::Answered(self.exchanged(found))
+            }
+            Command::Inspect { key } => Event::Inspected {
+                unresolved: self
+                    .store
+                    .get(&key)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|json| Intent::from_json(&json).ok())
+                    .is_some_and(|i| i.is_unresolved()),
+            },
+            Command::CheckByKey { key } => {
+                let found = self.api.booking_by_key(&key, None).await;
+                Event::Answered(self.exchanged(found))
+            }
+            Command::Sleep { until } => {
+                let ms = (until - browser::now_utc())
                     .num_milliseconds()
-                    .clamp(0, MAX_SLEEP_MS)
-            });
-            if ms > 0 {
-                let sleep = Box::pin(browser::sleep(ms as i32));
-                futures::future::select(sleep, wake.next()).await;
-            }
-            // Several wake-ups while busy count as one.
-            while wake.try_recv().is_ok() {}
-        }
-    }
-
-    /// Drives every pending intent as far as it goes now; returns when the next one is due.
-    async fn pass(&self) -> Option<DateTime<Utc>> {
-        let keys: Vec<String> = self
-            .store
-            .all()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        let mut earliest: Option<DateTime<Utc>> = None;
-        for key in keys {
-            // A send, a lost answer, a question by key and a resend is four exchanges; more in
-            // one pass would mean a server answering instantly and uselessly, so rest instead.
-            for _ in 0..6 {
-                match self.step(&key).await {
-                    Next::Again => continue,
-                    Next::WaitUntil(until) => {
-                        earliest = Some(earliest.map_or(until, |e| e.min(until)));
-                        break;
-                    }
-                    Next::Done => break,
+                    .clamp(0, MAX_SLEEP.num_milliseconds());
+                if ms > 0 {
+                    let sleep = Box::pin(browser::sleep(ms as i32));
+                    futures::future::select(sleep, wake.next()).await;
                 }
+                // Several wake-ups while busy count as one.
+                while wake.try_recv().is_ok() {}
+                Event::Woke
             }
-            self.check_if_maybe_booked(&key).await;
         }
-        earliest
     }
 
-    /// A request went out for an intent that then ended without an answer (the patient gave
-    /// up, or it waited too long): ask once whether it booked, so the patient is not left to
-    /// book again on a guess.
-    async fn check_if_maybe_booked(&self, key: &str) {
-        if self.checked.borrow().iter().any(|k| k == key) {
-            return;
-        }
-        let Ok(Some(json)) = self.store.get(key).await else {
-            return;
-        };
-        let maybe_booked = Intent::from_json(&json).is_ok_and(|i| {
-            matches!(
-                i.state(),
-                State::Abandoned { maybe_booked: true }
-                    | State::Expired {
-                        maybe_booked: true,
-                        ..
-                    }
-            )
-        });
-        if !maybe_booked {
-            return;
-        }
-        // Found nothing, or could not ask: the status says so and offers to check again.
-        if let Ok(found) = self.api.booking_by_key(key, None).await {
-            self.settle_booked(key, found).await;
-        }
-        self.checked.borrow_mut().push(key.to_string());
-    }
-
-    /// Polls one intent and performs the exchange it asks for.
-    async fn step(&self, key: &str) -> Next {
+    /// An intent's turn, taken in one transaction of the store.
+    async fn take_turn(&self, key: &str) -> Result<Option<Action>, StoreFailed> {
         let now = browser::now_utc();
         let mut action = None;
         let stored = self
@@ -547,149 +532,103 @@ impl Runtime {
                 Box::new(|json| {
                     let mut intent = Intent::from_json(json).ok()?;
                     let before = intent.clone();
-                    // This runner is the only sender and has nothing in flight now: a "sending"
-                    // record is one whose answer was never stored (a failed write, a crash).
-                    if matches!(intent.state(), State::Sending { .. }) {
-                        let _ = intent.on_reload(now);
-                    }
-                    action = intent.poll(now);
-                    if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
-                        // The store says "sending" before the request leaves: a reload in between
-                        // then asks by key instead of assuming nothing went out.
-                        intent.on_sent(now).ok()?;
-                    }
+                    action = intent.take_turn(now);
                     (intent != before).then(|| intent.to_json())
                 }),
             )
             .await;
         if stored.is_err() {
             // The store failed: sending now would leave a booking the device forgot it made.
-            return Next::WaitUntil(now + TimeDelta::seconds(30));
+            return Err(StoreFailed);
         }
-        let result = match action {
-            None => return Next::Done,
-            Some(Action::Wait { until }) => return Next::WaitUntil(until),
-            Some(Action::Send { key, request }) => {
-                self.published().await;
-                let booked = self.api.book(request, key.as_str().to_string()).await;
-                booked.map(|b| KeyedAnswer::Booking(Box::new(b)))
-            }
-            Some(Action::AskByKey {
-                key,
-                document_last4,
-            }) => {
-                self.published().await;
-                self.api
-                    .booking_by_key(key.as_str(), Some(&document_last4))
-                    .await
-            }
-        };
-        match result {
-            Ok(found) => self.settle_booked(key, found).await,
-            Err(e) => {
-                let now = browser::now_utc();
-                let outcome = outcome_of(Err(e), now);
-                let jitter = js_sys::Math::random();
-                let answer = |i: &mut Intent| i.on_outcome(outcome, now, jitter).is_ok();
-                apply(&self.store, key, Box::new(answer)).await;
-                self.published().await;
-            }
+        if matches!(action, Some(Action::Send { .. } | Action::AskByKey { .. })) {
+            self.published().await;
         }
-        Next::Again
+        Ok(action)
     }
 
-    /// A booking exists under `key`: record it on the device and settle the intent. Known by its
-    /// code alone, it is recorded with the slot the patient confirmed: never lost, never booked
-    /// twice for want of the rest.
-    async fn settle_booked(&self, key: &str, found: KeyedAnswer) {
-        let record = match found {
+    /// A by-key answer as the sender hears it.
+    fn exchanged(&self, answer: Result<KeyedAnswer, ApiError>) -> Exchanged {
+        match answer {
+            Ok(found) => Exchanged::Found(self.found(found)),
+            Err(e) => Exchanged::Failed(outcome_of(e, browser::now_utc())),
+        }
+    }
+
+    /// A booking the server has: the masked patient goes to this tab's ticket (it is never
+    /// stored), the rest to the intent.
+    fn found(&self, answer: KeyedAnswer) -> Found {
+        match answer {
             KeyedAnswer::Booking(booking) => {
-                // The masked patient is shown on this tab's ticket; it is never stored.
                 let record = BookingRecord::from(&*booking);
                 self.draft.last_booking.set(Some(*booking));
-                record
+                Found::Booking(Box::new(record))
             }
-            KeyedAnswer::Code(keyed) => {
-                let stored = self.store.get(key).await.ok().flatten();
-                let Some(intent) = stored.and_then(|json| Intent::from_json(&json).ok()) else {
-                    return;
-                };
-                BookingRecord {
-                    code: keyed.code,
-                    status: keyed.status,
-                    slot: intent.slot().clone(),
-                    cancel_deadline: None,
-                }
+            KeyedAnswer::Code(keyed) => Found::Code(keyed),
+        }
+    }
+
+    /// Applies a change to the stored intent and publishes it. A booking found is recorded in
+    /// the device's list first, so no crash leaves a confirmed intent the list does not show.
+    async fn apply(&self, key: &str, change: Change) {
+        if let Change::Booked(found) = &change {
+            let stored = self.store.get(key).await.ok().flatten();
+            if let Some(intent) = stored.and_then(|json| Intent::from_json(&json).ok()) {
+                browser::remember_booking(intent.record_of(found));
+                reads::forget_schedules();
             }
-        };
-        browser::remember_booking(record.clone());
-        reads::forget_schedules();
+        }
         let now = browser::now_utc();
-        let booked = |i: &mut Intent| {
-            i.on_outcome(Outcome::Booked(Box::new(record)), now, 0.0)
-                .is_ok()
-        };
-        apply(&self.store, key, Box::new(booked)).await;
+        let jitter = js_sys::Math::random();
+        update(
+            &self.store,
+            key,
+            Box::new(move |i| i.apply(change, now, jitter)),
+        )
+        .await;
         self.published().await;
     }
 }
 
-/// An event for one stored intent; `true` when it changed it (an ignored event does not).
-type Event<'a> = Box<dyn FnOnce(&mut Intent) -> bool + 'a>;
+/// A change of one stored intent; `true` when it changed it (an ignored event does not).
+type Edit<'a> = Box<dyn FnOnce(&mut Intent) -> bool + 'a>;
 
-/// Applies `event` to the intent stored under `key`, read and written in one transaction so no
+/// Applies `edit` to the intent stored under `key`, read and written in one transaction so no
 /// other tab's change is overwritten. A record that cannot be read is left as it is.
-async fn apply(store: &Store, key: &str, event: Event<'_>) {
+async fn update(store: &Store, key: &str, edit: Edit<'_>) {
     let _ = store
         .update(
             key,
             Box::new(|json| {
                 let mut intent = Intent::from_json(json).ok()?;
-                event(&mut intent).then(|| intent.to_json())
+                edit(&mut intent).then(|| intent.to_json())
             }),
         )
         .await;
 }
 
-enum Next {
-    Again,
-    WaitUntil(DateTime<Utc>),
-    Done,
-}
-
-/// What an adapter's answer means for an intent.
-pub fn outcome_of(result: Result<Booking, ApiError>, received_at: DateTime<Utc>) -> Outcome {
-    match result {
-        Ok(booking) => Outcome::Booked(Box::new(BookingRecord::from(&booking))),
-        Err(ApiError::Problem(p)) => Outcome::Refused(*p),
-        // 408: the request did not arrive in full, so it was never acted on.
-        Err(ApiError::Server {
+/// What an adapter's failure means for an intent.
+pub fn outcome_of(error: ApiError, received_at: DateTime<Utc>) -> Outcome {
+    let failure = match error {
+        ApiError::Problem(p) => Failure::Problem(*p),
+        ApiError::Server {
             status,
             retry_after,
-        }) if status >= 500 || status == 429 || status == 408 => Outcome::Transient {
-            retry_after: retry_after.and_then(|v| RetryAfter::parse(&v, received_at).ok()),
-        },
-        Err(ApiError::Server { status: 404, .. }) => Outcome::NotFoundByKey,
-        // A refusal without problem details: the machine asks the patient what to do.
-        Err(ApiError::Server { status, .. }) => Outcome::Refused(Problem {
-            type_uri: "about:blank".into(),
-            title: String::new(),
+        } => Failure::Status {
             status,
-            detail: None,
-            errors: Vec::new(),
-            alternatives: Vec::new(),
-            ..Default::default()
-        }),
-        // Nothing went out: tried again later, with no need to ask the server about it.
-        Err(ApiError::NotSent) => Outcome::Transient { retry_after: None },
-        Err(ApiError::Timeout) => Outcome::TimedOut,
-        Err(ApiError::Network | ApiError::BadData(_)) => Outcome::Lost,
-    }
+            retry_after,
+        },
+        ApiError::NotSent => Failure::NotSent,
+        ApiError::Timeout => Failure::TimedOut,
+        ApiError::Network | ApiError::BadData(_) => Failure::NoAnswer,
+    };
+    Outcome::of_failure(failure, received_at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fairslot_core::retry::RetryAfter;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -700,10 +639,10 @@ mod tests {
         let now = at("2026-11-22T08:00:00Z");
         let retry_after = retry_after.map(str::to_string);
         outcome_of(
-            Err(ApiError::Server {
+            ApiError::Server {
                 status,
                 retry_after,
-            }),
+            },
             now,
         )
     }
@@ -731,14 +670,14 @@ mod tests {
     #[test]
     fn no_answer_is_never_taken_for_a_refusal() {
         let now = at("2026-11-22T08:00:00Z");
-        assert_eq!(outcome_of(Err(ApiError::Timeout), now), Outcome::TimedOut);
-        assert_eq!(outcome_of(Err(ApiError::Network), now), Outcome::Lost);
+        assert_eq!(outcome_of(ApiError::Timeout, now), Outcome::TimedOut);
+        assert_eq!(outcome_of(ApiError::Network, now), Outcome::Lost);
         assert_eq!(
-            outcome_of(Err(ApiError::NotSent), now),
+            outcome_of(ApiError::NotSent, now),
             Outcome::Transient { retry_after: None }
         );
         assert_eq!(
-            outcome_of(Err(ApiError::BadData("<html>".into())), now),
+            outcome_of(ApiError::BadData("<html>".into()), now),
             Outcome::Lost
         );
     }
