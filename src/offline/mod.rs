@@ -307,14 +307,7 @@ impl Engine for Runtime {
 
     fn dismiss(self: Rc<Self>, key: String) {
         spawn_local(async move {
-            let settled = self
-                .store
-                .get(&key)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|json| Intent::from_json(&json).ok())
-                .is_none_or(|i| i.is_settled());
+            let settled = self.stored(&key).await.is_none_or(|i| i.is_settled());
             if settled {
                 let _ = self.store.delete(&key).await;
                 self.published().await;
@@ -493,14 +486,7 @@ impl Runtime {
                 Event::Answered(self.exchanged(found))
             }
             Command::Inspect { key } => Event::Inspected {
-                unresolved: self
-                    .store
-                    .get(&key)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|json| Intent::from_json(&json).ok())
-                    .is_some_and(|i| i.is_unresolved()),
+                unresolved: self.stored(&key).await.is_some_and(|i| i.is_unresolved()),
             },
             Command::CheckByKey { key } => {
                 let found = self.api.booking_by_key(&key, None).await;
@@ -519,6 +505,12 @@ impl Runtime {
                 Event::Woke
             }
         }
+    }
+
+    /// The intent stored under `key`, if it is there and readable.
+    async fn stored(&self, key: &str) -> Option<Intent> {
+        let json = self.store.get(key).await.ok().flatten()?;
+        Intent::from_json(&json).ok()
     }
 
     /// An intent's turn, taken in one transaction of the store.
@@ -572,8 +564,7 @@ impl Runtime {
     /// the device's list first, so no crash leaves a confirmed intent the list does not show.
     async fn apply(&self, key: &str, change: Change) {
         if let Change::Booked(found) = &change {
-            let stored = self.store.get(key).await.ok().flatten();
-            if let Some(intent) = stored.and_then(|json| Intent::from_json(&json).ok()) {
+            if let Some(intent) = self.stored(key).await {
                 browser::remember_booking(intent.record_of(found));
                 reads::forget_schedules();
             }
