@@ -1,6 +1,7 @@
 //! HTTP transport shared by the adapters: channel header, timeouts, endpoint failover, and turning
 //! whatever comes back into either the promised type or an [`ApiError`].
 
+use fairslot_core::retry::Answered;
 use fairslot_core::{CHANNEL_HEADER, CLIENT_HEADER, IDEMPOTENCY_HEADER, Problem, ProblemKind};
 use gloo_net::http::{Method, RequestBuilder};
 use leptos::prelude::*;
@@ -299,9 +300,10 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
-    /// An answer that says "not now" rather than "no": another endpoint or a later try may work.
+    /// An answer that says "not now" rather than "no" ([`Answered::Retryable`]): another
+    /// endpoint or a later try may work. A locked code's 429 is the exception: a refusal.
     pub fn is_outage(&self) -> bool {
-        self.status >= 500 || self.status == 429 && self.problem().is_none()
+        Answered::of(self.status) == Answered::Retryable && self.problem().is_none()
     }
 
     /// A 429 that is a refusal, not a "not now" to the whole service: a booking code locked

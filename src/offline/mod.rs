@@ -563,11 +563,11 @@ impl Runtime {
     /// Applies a change to the stored intent and publishes it. A booking found is recorded in
     /// the device's list first, so no crash leaves a confirmed intent the list does not show.
     async fn apply(&self, key: &str, change: Change) {
-        if let Change::Booked(found) = &change {
-            if let Some(intent) = self.stored(key).await {
-                browser::remember_booking(intent.record_of(found));
-                reads::forget_schedules();
-            }
+        if let Change::Booked(found) = &change
+            && let Some(intent) = self.stored(key).await
+        {
+            browser::remember_booking(intent.record_of(found));
+            reads::forget_schedules();
         }
         let now = browser::now_utc();
         let jitter = js_sys::Math::random();
