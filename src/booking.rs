@@ -159,22 +159,10 @@ pub fn identity_msg(e: IdentityError) -> Msg {
 /// The translated message for a server field error, by its stable code; `None` for a code this
 /// build does not know, in which case the server's own text is shown.
 pub fn server_code_msg(code: &str) -> Option<Msg> {
-    use IdentityError::*;
-    [
-        Required,
-        TooLong,
-        BadCharacters,
-        Length,
-        Format,
-        Region,
-        BirthDate,
-        CheckDigit,
-        Phone,
-        Consent,
-    ]
-    .into_iter()
-    .find(|e| e.code() == code)
-    .map(identity_msg)
+    IdentityError::ALL
+        .into_iter()
+        .find(|e| e.code() == code)
+        .map(identity_msg)
 }
 
 pub fn document_msg(kind: DocumentKind) -> Msg {
@@ -202,19 +190,10 @@ mod tests {
 
     #[test]
     fn every_server_identity_code_has_a_translation() {
-        for code in [
-            "required",
-            "too_long",
-            "bad_characters",
-            "length",
-            "format",
-            "region",
-            "birth_date",
-            "check_digit",
-            "phone",
-            "consent",
-        ] {
-            assert!(server_code_msg(code).is_some(), "{code}");
+        // The codes as the server sends them, from core's one list.
+        for error in IdentityError::ALL {
+            let code = error.code();
+            assert_eq!(server_code_msg(code), Some(identity_msg(error)), "{code}");
         }
         assert_eq!(server_code_msg("something_new"), None);
     }
