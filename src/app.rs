@@ -5,7 +5,6 @@ use fairslot_core::config::{Config, ConfigError, ConfigProblem, Locale, Mode};
 use leptos::prelude::*;
 use leptos_router::components::{A, FlatRoutes, Route, Router};
 use leptos_router::hooks::use_location;
-use leptos_router::path;
 
 use crate::api::{self, provide_api};
 use crate::booking::{provide_draft, use_draft};
@@ -19,6 +18,7 @@ use crate::parts::{
     BookPart, ConfirmationPart, DepartmentPart, EmbedBridgePart, HospitalPart, MyBookingsPart,
     SchedulePart,
 };
+use crate::routes::{self, patterns};
 use fairslot_core::embed::allowed_parent;
 
 /// The locale before the config is known: URL, then a stored choice, then the browser's.
@@ -204,9 +204,9 @@ fn Shell(
             {parent.map(|origin| view! { <EmbedBridgePart parent_origin=origin /> })}
             <a class="skip-link" href="#main">{i18n.t(Msg::SkipToContent)}</a>
             <header class="topbar" id="topbar">
-                <A href="/" attr:class="brand">{i18n.t(Msg::AppName)}</A>
+                <A href=routes::HOME attr:class="brand">{i18n.t(Msg::AppName)}</A>
                 <nav class="topnav" aria-label=i18n.t(Msg::AppName)>
-                    <A href="/bookings" attr:class="topnav-link">{i18n.t(Msg::MyBookings)}</A>
+                    <A href=routes::MY_BOOKINGS attr:class="topnav-link">{i18n.t(Msg::MyBookings)}</A>
                     <LangSwitch />
                 </nav>
             </header>
@@ -214,23 +214,14 @@ fn Shell(
                 <StaleNotice />
                 <OutboxBannerSlot />
                 <FlatRoutes fallback=NotFound>
-                    <Route path=path!("") view=HospitalsPage />
-                    <Route path=path!("/hospitals/:hospital") view=HospitalPart />
-                    <Route path=path!("/hospitals/:hospital/departments/:department") view=DepartmentPart />
-                    <Route
-                        path=path!("/hospitals/:hospital/departments/:department/schedule")
-                        view=SchedulePart
-                    />
-                    <Route
-                        path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor")
-                        view=SchedulePart
-                    />
-                    <Route
-                        path=path!("/hospitals/:hospital/departments/:department/doctors/:doctor/book/:slot")
-                        view=BookPart
-                    />
-                    <Route path=path!("/bookings") view=MyBookingsPart />
-                    <Route path=path!("/bookings/:code") view=ConfirmationPart />
+                    <Route path=patterns::home() view=HospitalsPage />
+                    <Route path=patterns::hospital() view=HospitalPart />
+                    <Route path=patterns::department() view=DepartmentPart />
+                    <Route path=patterns::department_schedule() view=SchedulePart />
+                    <Route path=patterns::doctor() view=SchedulePart />
+                    <Route path=patterns::book() view=BookPart />
+                    <Route path=patterns::my_bookings() view=MyBookingsPart />
+                    <Route path=patterns::booking() view=ConfirmationPart />
                 </FlatRoutes>
             </main>
         </Router>

@@ -11,6 +11,7 @@ mod modes;
 mod offline;
 mod pages;
 mod parts;
+mod routes;
 
 fn main() {
     console_error_panic_hook::set_once();

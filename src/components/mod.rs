@@ -137,20 +137,14 @@ pub fn availability_text(i18n: I18n, a: Option<Availability>, offset_minutes: i3
 }
 
 /// Where an alternative slot the server offered is booked, and its time as shown: the date and
-/// `HH:MM–HH:MM` in the hospital's offset. `department_base` is
-/// `/hospitals/{hospital}/departments/{department}`.
+/// `HH:MM–HH:MM` in the hospital's offset.
 pub fn alternative_link(
-    department_base: &str,
+    department: &crate::routes::Department,
     a: &fairslot_core::Alternative,
     offset_minutes: i32,
 ) -> (String, String) {
-    use fairslot_core::encode_component;
     use fairslot_core::time::hhmm;
-    let href = format!(
-        "{department_base}/doctors/{}/book/{}",
-        encode_component(&a.doctor_id),
-        encode_component(&a.slot.id)
-    );
+    let href = department.book(&a.doctor_id, &a.slot.id);
     let time = format!(
         "{} {}–{}",
         a.date,

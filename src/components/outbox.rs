@@ -2,9 +2,9 @@
 //! and in a banner on every other page until the patient has seen how it ended.
 
 use chrono::{DateTime, Timelike, Utc};
+use fairslot_core::ProblemKind;
 use fairslot_core::outbox::{Attention, Expiry, Intent, State, Trouble};
 use fairslot_core::time::{at_hospital, hhmm};
-use fairslot_core::{ProblemKind, encode_component};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -195,11 +195,7 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
                 return Vec::new();
             };
             let s = i.slot();
-            let base = format!(
-                "/hospitals/{}/departments/{}",
-                encode_component(&s.hospital_id),
-                encode_component(&s.department_id)
-            );
+            let base = crate::routes::Department::new(&s.hospital_id, &s.department_id);
             problem
                 .alternatives
                 .iter()
@@ -271,12 +267,7 @@ pub fn IntentStatus(#[prop(into)] key: String) -> impl IntoView {
                 .into_any()
             }
             Shown::Confirmed => {
-                let href = move || {
-                    format!(
-                        "/bookings/{}",
-                        encode_component(&code().unwrap_or_default())
-                    )
-                };
+                let href = move || crate::routes::booking(&code().unwrap_or_default());
                 view! {
                     <div class="notice notice-success" role="status">
                         <p>{move || i18n.fmt(Msg::OutboxConfirmed, code().unwrap_or_default())}</p>

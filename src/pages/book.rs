@@ -11,7 +11,7 @@ use fairslot_core::schedule::availability;
 use fairslot_core::time::{hhmm, seconds_left};
 use fairslot_core::{
     Alternative, BookingRequest, DocumentKind, Hold, ProblemKind, Relationship, Session, Slot,
-    SlotSummary, Text, encode_component,
+    SlotSummary, Text,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -31,6 +31,7 @@ use crate::components::{
 };
 use crate::i18n::{Msg, use_i18n};
 use crate::offline::use_outbox;
+use crate::routes;
 
 #[component]
 pub fn BookPage() -> impl IntoView {
@@ -130,18 +131,8 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
         .cloned();
     let hospital = data.list.hospital.clone();
     let department = data.list.department.clone();
-    let schedule_href = format!(
-        "/hospitals/{}/departments/{}/doctors/{}?day={}",
-        encode_component(&hospital.id),
-        encode_component(&department.id),
-        encode_component(&session.doctor_id),
-        session.date
-    );
-    let alt_base = format!(
-        "/hospitals/{}/departments/{}",
-        encode_component(&hospital.id),
-        encode_component(&department.id)
-    );
+    let alt_base = routes::Department::new(&hospital.id, &department.id);
+    let schedule_href = alt_base.doctor_on(&session.doctor_id, session.date);
 
     let summary_of_slot = SlotSummary {
         slot_id: slot.id.clone(),
@@ -381,10 +372,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
                     draft.clear();
                     intent_key.set(None);
                     outbox.dismiss(key);
-                    navigate(
-                        &format!("/bookings/{}", encode_component(&booking.code)),
-                        Default::default(),
-                    );
+                    navigate(&routes::booking(&booking.code), Default::default());
                 }
                 State::Rejected { problem } => {
                     crate::modes::tell_host(ToHost::BookingFailed {
@@ -622,7 +610,7 @@ fn BookingFlow(data: ScheduleData, session: Session, chosen: Slot) -> impl IntoV
 fn Refusal(
     error: ApiError,
     schedule_href: String,
-    alt_base: String,
+    alt_base: routes::Department,
     offset_minutes: i32,
     /// Offered when the failure was the service's, not a refusal of this slot.
     on_retry: Callback<()>,

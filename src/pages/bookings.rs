@@ -14,6 +14,7 @@ use crate::booking::{document_msg, use_draft};
 use crate::browser;
 use crate::components::{EmptyState, format_fee, period_msg};
 use crate::i18n::{Msg, use_i18n};
+use crate::routes;
 
 /// `2026-11-23 08:30–09:00 (UTC+08:00)` in the hospital's own time.
 fn when(record: &BookingRecord) -> String {
@@ -42,12 +43,8 @@ fn offset_of(record: &BookingRecord) -> i32 {
 
 /// The doctor's schedule, where a patient picks a new slot to rebook.
 fn doctor_href(record: &BookingRecord) -> String {
-    format!(
-        "/hospitals/{}/departments/{}/doctors/{}",
-        encode_component(&record.slot.hospital_id),
-        encode_component(&record.slot.department_id),
-        encode_component(&record.slot.doctor_id)
-    )
+    let slot = &record.slot;
+    routes::Department::new(&slot.hospital_id, &slot.department_id).doctor(&slot.doctor_id)
 }
 
 /// After booking: the ticket with everything needed on the day.
@@ -161,7 +158,7 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
             <button class="button button-secondary" type="button" on:click=|_| browser::print()>
                 {i18n.t(Msg::Print)}
             </button>
-            <A href="/bookings" attr:class="button button-secondary">{i18n.t(Msg::MyBookings)}</A>
+            <A href=routes::MY_BOOKINGS attr:class="button button-secondary">{i18n.t(Msg::MyBookings)}</A>
         </div>
     }
 }
@@ -217,7 +214,7 @@ fn BookingItem(record: BookingRecord, on_update: Callback<Booking>) -> impl Into
     } else {
         Msg::StatusConfirmed
     };
-    let href = format!("/bookings/{}", encode_component(&record.code));
+    let href = routes::booking(&record.code);
     let rebook = doctor_href(&record);
     let doctor = record.slot.doctor_name.clone();
     let hospital = record.slot.hospital_name.clone();

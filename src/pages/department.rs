@@ -2,7 +2,7 @@
 
 use fairslot_core::schedule::ScheduleIndex;
 use fairslot_core::time::{hospital_today, offset};
-use fairslot_core::{Doctor, DoctorList, Schedule, encode_component};
+use fairslot_core::{Doctor, DoctorList, Schedule};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -14,6 +14,7 @@ use crate::components::{
     EmptyState, availability_state, availability_text, format_fee, remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
+use crate::routes;
 
 /// Days shown at a glance on each doctor's card.
 const GLANCE_DAYS: u32 = 7;
@@ -58,11 +59,8 @@ pub fn DepartmentPage() -> impl IntoView {
         } = list;
         let name = department.name.clone();
         Effect::new(move |_| browser::set_title(&i18n.pick(&name)));
-        let hospital_href = format!("/hospitals/{}", encode_component(&hospital.id));
-        let department_href = format!(
-            "{hospital_href}/departments/{}",
-            encode_component(&department.id)
-        );
+        let hospital_href = routes::hospital(&hospital.id);
+        let at = routes::Department::new(&hospital.id, &department.id);
         let empty = items.is_empty();
         let index = ScheduleIndex::new(&schedule.sessions);
         let now = browser::now_utc().with_timezone(&offset(schedule.utc_offset_minutes));
@@ -70,18 +68,18 @@ pub fn DepartmentPage() -> impl IntoView {
             .into_iter()
             .map(|doctor| {
                 let strip = index.strip(&schedule.sessions, schedule.from, schedule.days, Some(&doctor.id), now);
-                let href = format!("{department_href}/doctors/{}", encode_component(&doctor.id));
+                let href = at.doctor(&doctor.id);
                 view! { <DoctorCard doctor=doctor strip=strip href=href offset_minutes=schedule.utc_offset_minutes /> }
             })
             .collect_view();
         view! {
             <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
-                <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
+                <A href=routes::HOME>{i18n.t(Msg::HospitalsTitle)}</A>
                 <A href=hospital_href>{move || i18n.pick(&hospital.name)}</A>
             </nav>
             <h1>{move || i18n.pick(&department.name)}</h1>
             <p>
-                <A href=format!("{department_href}/schedule") attr:class="button button-secondary">
+                <A href=at.schedule() attr:class="button button-secondary">
                     {i18n.t(Msg::DepartmentSchedule)}
                 </A>
             </p>

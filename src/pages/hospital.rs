@@ -1,6 +1,5 @@
 //! A hospital: its two-level department tree, searchable.
 
-use fairslot_core::encode_component;
 use fairslot_core::search::filter_departments;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -10,6 +9,7 @@ use crate::api::{ApiError, use_api};
 use crate::browser;
 use crate::components::{EmptyState, SearchField, level_msg, remote_view};
 use crate::i18n::{Msg, use_i18n};
+use crate::routes;
 
 #[component]
 pub fn HospitalPage() -> impl IntoView {
@@ -35,11 +35,11 @@ pub fn HospitalPage() -> impl IntoView {
         let hospital = tree.hospital.clone();
         let title = hospital.name.clone();
         Effect::new(move |_| browser::set_title(&i18n.pick(&title)));
-        let hospital_href = format!("/hospitals/{}", encode_component(&hospital.id));
+        let hospital_id = hospital.id.clone();
         let groups = tree.groups.clone();
         view! {
             <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
-                <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
+                <A href=routes::HOME>{i18n.t(Msg::HospitalsTitle)}</A>
             </nav>
             <header class="page-header">
                 <h1>{move || i18n.pick(&hospital.name)}</h1>
@@ -66,10 +66,7 @@ pub fn HospitalPage() -> impl IntoView {
                             .departments
                             .into_iter()
                             .map(|d| {
-                                let href = format!(
-                                    "{hospital_href}/departments/{}",
-                                    encode_component(&d.id),
-                                );
+                                let href = routes::Department::new(&hospital_id, &d.id).href();
                                 view! {
                                     <li>
                                         <A href=href attr:class="list-link">{move || i18n.pick(&d.name)}</A>

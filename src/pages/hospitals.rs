@@ -1,7 +1,7 @@
 //! The first screen: find a hospital by name, district or level.
 
+use fairslot_core::HospitalLevel;
 use fairslot_core::search::{HospitalFilter, districts};
-use fairslot_core::{HospitalLevel, encode_component};
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 
@@ -11,6 +11,7 @@ use crate::app::Preselection;
 use crate::browser;
 use crate::components::{EmptyState, SearchField, level_msg, remote_view};
 use crate::i18n::{Msg, use_i18n};
+use crate::routes;
 
 #[component]
 pub fn HospitalsPage() -> impl IntoView {
@@ -19,10 +20,10 @@ pub fn HospitalsPage() -> impl IntoView {
         && let Some(id) = p.hospital
     {
         outbox.first_screen_done.set(true);
-        let mut path = format!("/hospitals/{}", encode_component(&id));
-        if let Some(d) = p.department {
-            path.push_str(&format!("/departments/{}", encode_component(&d)));
-        }
+        let path = match p.department {
+            Some(d) => routes::Department::new(&id, &d).href(),
+            None => routes::hospital(&id),
+        };
         return view! { <Redirect path=path /> }.into_any();
     }
     let i18n = use_i18n();
@@ -146,7 +147,7 @@ pub fn HospitalsPage() -> impl IntoView {
 #[component]
 fn HospitalCard(hospital: fairslot_core::Hospital) -> impl IntoView {
     let i18n = use_i18n();
-    let href = format!("/hospitals/{}", encode_component(&hospital.id));
+    let href = routes::hospital(&hospital.id);
     let has_slots = hospital.has_slots_today;
     let fairslot_core::Hospital {
         name,

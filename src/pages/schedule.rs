@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use fairslot_core::schedule::{Availability, ScheduleIndex, availability, periods_present};
 use fairslot_core::time::{hhmm, hospital_today, offset, parse_date};
-use fairslot_core::{Doctor, DoctorList, Schedule, Session, encode_component};
+use fairslot_core::{Doctor, DoctorList, Schedule, Session};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -19,6 +19,7 @@ use crate::components::{
     remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
+use crate::routes;
 
 /// How far ahead patients can look.
 const SCHEDULE_DAYS: u32 = 14;
@@ -115,11 +116,9 @@ pub fn SchedulePage() -> impl IntoView {
         let on_select =
             Callback::new(move |date: NaiveDate| set_query.run(vec![("day", date.to_string())]));
 
-        let hospital_href = format!("/hospitals/{}", encode_component(&list.hospital.id));
-        let department_href = format!(
-            "{hospital_href}/departments/{}",
-            encode_component(&list.department.id)
-        );
+        let hospital_href = routes::hospital(&list.hospital.id);
+        let at = routes::Department::new(&list.hospital.id, &list.department.id);
+        let department_href = at.href();
         let heading = doctor
             .as_ref()
             .map(|d| d.name.clone())
@@ -142,7 +141,7 @@ pub fn SchedulePage() -> impl IntoView {
         let sessions_view = {
             let schedule = Arc::clone(&schedule);
             let index = Arc::clone(&index);
-            let department_href = department_href.clone();
+            let at = at.clone();
             move || {
                 let date = selected.get();
                 let sessions: Vec<&Session> = index.day(&schedule.sessions, date).collect();
@@ -158,16 +157,9 @@ pub fn SchedulePage() -> impl IntoView {
                             .map(|s| {
                                 let doc = doctors.iter().find(|d| d.id == s.doctor_id).cloned();
                                 if is_doctor_view {
-                                    let book = format!(
-                                        "{department_href}/doctors/{}/book/",
-                                        encode_component(&s.doctor_id),
-                                    );
-                                    view! { <SessionSlots session=(*s).clone() now=now offset_minutes=offset_minutes book_href=book /> }.into_any()
+                                    view! { <SessionSlots session=(*s).clone() now=now offset_minutes=offset_minutes at=at.clone() /> }.into_any()
                                 } else {
-                                    let href = format!(
-                                        "{department_href}/doctors/{}?day={date}",
-                                        encode_component(&s.doctor_id),
-                                    );
+                                    let href = at.doctor_on(&s.doctor_id, date);
                                     view! { <SessionRow session=(*s).clone() doctor=doc href=href now=now offset_minutes=offset_minutes /> }.into_any()
                                 }
                             })
@@ -186,7 +178,7 @@ pub fn SchedulePage() -> impl IntoView {
 
         view! {
             <nav class="breadcrumbs" aria-label=i18n.t(Msg::Breadcrumbs)>
-                <A href="/">{i18n.t(Msg::HospitalsTitle)}</A>
+                <A href=routes::HOME>{i18n.t(Msg::HospitalsTitle)}</A>
                 <A href=hospital_href>{move || i18n.pick(&hospital_name)}</A>
                 <A href=department_href>{move || i18n.pick(&department_name)}</A>
             </nav>
@@ -239,8 +231,8 @@ fn SessionSlots(
     session: Session,
     now: DateTime<FixedOffset>,
     offset_minutes: i32,
-    /// Prefix of a slot's booking route; the slot id completes it.
-    book_href: String,
+    /// The department the session is in, where its slots are booked.
+    at: routes::Department,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = availability(&session, now);
@@ -270,7 +262,7 @@ fn SessionSlots(
             };
             // Only a place that can really be booked is a link.
             let content = if open && state.is_bookable() {
-                let href = format!("{book_href}{}", encode_component(&slot.id));
+                let href = at.book(&session.doctor_id, &slot.id);
                 view! { <A href=href attr:class="slot-link">{body}</A> }.into_any()
             } else {
                 body.into_any()
