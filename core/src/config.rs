@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 use crate::contract::is_channel_id;
+use crate::theme::{Theme, is_css_length, is_font_family, is_hex_colour};
 
 /// UI languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -62,42 +63,6 @@ pub enum Mode {
         /// config's own `channel`. Partners sharing one deployment are told apart this way.
         channels: Vec<String>,
     },
-}
-
-/// Theme tokens the deployer may set; each becomes a CSS custom property.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Theme {
-    /// `--brand`, a hex colour.
-    pub brand: Option<String>,
-    /// `--radius`, a CSS length in px or rem.
-    pub radius: Option<String>,
-    /// `--font`, a font-family list.
-    pub font: Option<String>,
-}
-
-impl Theme {
-    /// `(custom property, value)` pairs to set on the document root. A brand colour too light to
-    /// carry white text (or to be read as text) is darkened until it keeps 4.5:1.
-    pub fn css_properties(&self) -> Vec<(&'static str, String)> {
-        let brand = self.brand.as_deref().and_then(crate::embed::readable_brand);
-        [
-            ("--brand", brand),
-            ("--radius", self.radius.clone()),
-            ("--font", self.font.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
-    }
-
-    /// This theme with the values `over` sets.
-    pub fn overlaid(&self, over: &Theme) -> Theme {
-        Theme {
-            brand: over.brand.clone().or_else(|| self.brand.clone()),
-            radius: over.radius.clone().or_else(|| self.radius.clone()),
-            font: over.font.clone().or_else(|| self.font.clone()),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,32 +291,6 @@ pub fn is_valid_origin(origin: &str) -> bool {
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-}
-
-pub fn is_hex_colour(s: &str) -> bool {
-    s.strip_prefix('#')
-        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// A length of at most 48 px or rem, e.g. `12px` or `0.75rem`.
-pub fn is_css_length(s: &str) -> bool {
-    let Some(num) = s.strip_suffix("px").or_else(|| s.strip_suffix("rem")) else {
-        return false;
-    };
-    let (whole, frac) = num.split_once('.').unwrap_or((num, "0"));
-    let digits = |p: &str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
-    digits(whole)
-        && digits(frac)
-        && whole
-            .parse::<u32>()
-            .is_ok_and(|w| w < 48 || (w == 48 && frac.bytes().all(|b| b == b'0')))
-}
-
-pub fn is_font_family(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 200
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | ',' | '-' | '"' | '\'' | '_'))
 }
 
 /// Validates an already-parsed config document.
@@ -756,23 +695,6 @@ mod tests {
             names,
             ["mode.allowed_origins[1]", "mode.allowed_origins[2]"]
         );
-    }
-
-    #[test]
-    fn theme_lengths() {
-        for (len, ok) in [
-            ("12px", true),
-            ("0.75rem", true),
-            ("48px", true),
-            ("48.5px", false),
-            ("9999px", false),
-            ("1e2px", false),
-            ("-1px", false),
-            ("px", false),
-            ("12", false),
-        ] {
-            assert_eq!(is_css_length(len), ok, "{len}");
-        }
     }
 
     #[test]

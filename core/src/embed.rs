@@ -15,7 +15,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{Theme, is_css_length, is_font_family, is_hex_colour};
+use crate::theme::{Theme, is_css_length, is_font_family, is_hex_colour};
 
 pub const APP_SOURCE: &str = "fairslot";
 pub const HOST_SOURCE: &str = "fairslot-host";
@@ -107,85 +107,6 @@ pub fn allowed_parent(ancestors: &[String], allowed: &[String]) -> Option<String
         .then(|| parent.clone())
 }
 
-/// An sRGB colour.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rgb(pub u8, pub u8, pub u8);
-
-impl Rgb {
-    pub fn parse(hex: &str) -> Option<Self> {
-        let h = hex.strip_prefix('#')?;
-        let byte = |s: &str| u8::from_str_radix(s, 16).ok();
-        match h.len() {
-            3 => {
-                let d: Vec<u8> = h
-                    .chars()
-                    .map(|c| c.to_digit(16).map(|v| (v * 17) as u8))
-                    .collect::<Option<_>>()?;
-                Some(Self(d[0], d[1], d[2]))
-            }
-            6 => Some(Self(byte(&h[0..2])?, byte(&h[2..4])?, byte(&h[4..6])?)),
-            _ => None,
-        }
-    }
-
-    pub fn hex(self) -> String {
-        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
-    }
-
-    /// WCAG 2 relative luminance.
-    fn luminance(self) -> f64 {
-        let lin = |c: u8| {
-            let c = f64::from(c) / 255.0;
-            if c <= 0.039_28 {
-                c / 12.92
-            } else {
-                ((c + 0.055) / 1.055).powf(2.4)
-            }
-        };
-        0.2126 * lin(self.0) + 0.7152 * lin(self.1) + 0.0722 * lin(self.2)
-    }
-
-    fn darker(self, amount: f64) -> Self {
-        let d = |c: u8| (f64::from(c) * (1.0 - amount)).round() as u8;
-        Self(d(self.0), d(self.1), d(self.2))
-    }
-}
-
-/// WCAG 2 contrast ratio of two colours, 1 to 21.
-pub fn contrast(a: Rgb, b: Rgb) -> f64 {
-    let (x, y) = (a.luminance(), b.luminance());
-    let (hi, lo) = if x > y { (x, y) } else { (y, x) };
-    (hi + 0.05) / (lo + 0.05)
-}
-
-/// The backgrounds the brand colour meets: white text on it (buttons, the top bar) and it as text
-/// on the page's light surfaces (links).
-const LIGHT_SURFACES: [Rgb; 2] = [Rgb(0xff, 0xff, 0xff), Rgb(0xf3, 0xf6, 0xf5)];
-
-/// The least contrast text must keep (WCAG 1.4.3, AA).
-pub const MIN_CONTRAST: f64 = 4.5;
-
-/// A brand colour that keeps 4.5:1 against white and the page's light surfaces: the colour itself
-/// when it does, else the same hue darkened just enough.
-pub fn readable_brand(hex: &str) -> Option<String> {
-    let colour = Rgb::parse(hex)?;
-    let ok = |c: Rgb| {
-        LIGHT_SURFACES
-            .iter()
-            .all(|s| contrast(c, *s) >= MIN_CONTRAST)
-    };
-    (0..=20)
-        .map(|step| colour.darker(f64::from(step) * 0.05))
-        .find(|c| ok(*c))
-        .map(|c| {
-            if c == colour {
-                hex.to_string()
-            } else {
-                c.hex()
-            }
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,21 +181,5 @@ mod tests {
         );
         assert_eq!(origin_of("javascript:alert(1)"), None);
         assert_eq!(origin_of("https://user@evil.example/"), None);
-    }
-
-    #[test]
-    fn themes_keep_text_readable() {
-        // The default green passes as it is.
-        assert_eq!(readable_brand("#0b6e4f").as_deref(), Some("#0b6e4f"));
-        // A pale yellow is darkened until white text on it (and it on white) reads at 4.5:1.
-        let fixed = readable_brand("#ffd60a").unwrap();
-        let c = Rgb::parse(&fixed).unwrap();
-        for s in LIGHT_SURFACES {
-            assert!(contrast(c, s) >= MIN_CONTRAST, "{fixed}");
-        }
-        assert_ne!(fixed, "#ffd60a");
-        assert_eq!(readable_brand("#fff").map(|h| h.len()), Some(7));
-        assert_eq!(readable_brand("not a colour"), None);
-        assert!((contrast(Rgb(0, 0, 0), Rgb(255, 255, 255)) - 21.0).abs() < 1e-9);
     }
 }

@@ -18,6 +18,7 @@ pub mod retry;
 pub mod schedule;
 pub mod search;
 pub mod sender;
+pub mod theme;
 pub mod time;
 
 pub use contract::*;
