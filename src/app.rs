@@ -10,7 +10,7 @@ use crate::api::{self, provide_api};
 use crate::booking::{provide_draft, use_draft};
 use crate::browser;
 use crate::components::{LangSwitch, OutboxBannerSlot, StaleNotice};
-use crate::config::{self, ConfigState};
+use crate::config::{self, ConfigState, Preselection};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
 use crate::modes::{Kiosk, KioskGuard, provide_host_link};
 use crate::pages::{HospitalsPage, NotFound};
@@ -241,16 +241,6 @@ fn FocusOnNavigate() -> impl IntoView {
         }
         path
     });
-}
-
-/// A hospital chosen by the deployment or by the page URL, opened instead of the list.
-#[derive(Debug, Clone)]
-pub struct Preselection {
-    pub hospital: Option<String>,
-    /// A department of that hospital to open instead of the hospital's page.
-    pub department: Option<String>,
-    /// The one hospital a deployment serves, if it is pinned to one: no URL reaches another.
-    pub pinned: Option<String>,
 }
 
 #[cfg(test)]

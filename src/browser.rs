@@ -477,3 +477,13 @@ mod tests {
         assert!(is_client_token(&"x".repeat(64)) && is_client_token("abc-DEF_0123456789"));
     }
 }
+
+/// The browser could not fetch a part of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartMissing;
+
+impl From<leptos::wasm_split::SplitLoaderError> for PartMissing {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        PartMissing
+    }
+}

@@ -6,6 +6,16 @@ use gloo_net::http::Request;
 /// Where the runtime config is served from, next to `index.html`.
 const CONFIG_URL: &str = "/config.json";
 
+/// A hospital chosen by the deployment or by the page URL, opened instead of the list.
+#[derive(Debug, Clone)]
+pub struct Preselection {
+    pub hospital: Option<String>,
+    /// A department of that hospital to open instead of the hospital's page.
+    pub department: Option<String>,
+    /// The one hospital a deployment serves, if it is pinned to one: no URL reaches another.
+    pub pinned: Option<String>,
+}
+
 /// The outcome of loading the config.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigState {

@@ -13,18 +13,9 @@ use leptos::prelude::*;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::browser::PartMissing;
 use crate::components::{Placeholder, RetryNotice};
 use crate::i18n::Msg;
-
-/// The browser could not fetch a part of the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartMissing;
-
-impl From<leptos::wasm_split::SplitLoaderError> for PartMissing {
-    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        PartMissing
-    }
-}
 
 type PageFuture = Pin<Box<dyn Future<Output = Result<AnyView, PartMissing>>>>;
 

@@ -18,7 +18,7 @@ use super::{
     Api, ApiError, ApiFuture, BookingApi, CodeAccess, Dialect, FhirApi, KeyedAnswer, NativeApi,
     ScheduleTarget, Transport,
 };
-use crate::parts::PartMissing;
+use crate::browser::PartMissing;
 
 type Loading = Pin<Box<dyn Future<Output = Result<Api, PartMissing>>>>;
 

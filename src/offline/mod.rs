@@ -26,7 +26,7 @@ use wasm_bindgen::prelude::Closure;
 use crate::api::{Api, ApiError, KeyedAnswer};
 use crate::booking::Draft;
 use crate::browser;
-use crate::parts::PartMissing;
+use crate::browser::PartMissing;
 use store::Store;
 
 /// Settled intents nobody dismissed are forgotten after this long; they hold no identity.

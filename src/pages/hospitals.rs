@@ -7,9 +7,9 @@ use leptos_router::components::{A, Redirect};
 
 use super::{query_param, use_set_query};
 use crate::api::use_api;
-use crate::app::Preselection;
 use crate::browser;
 use crate::components::{EmptyState, SearchField, level_msg, remote_view};
+use crate::config::Preselection;
 use crate::i18n::{Msg, use_i18n};
 use crate::routes;
 

@@ -30,7 +30,7 @@ fn param(name: &'static str) -> Memo<Option<String>> {
 /// The `:hospital` route parameter, unless the deployment is pinned to another hospital.
 fn hospital_param() -> Memo<Option<String>> {
     let id = param("hospital");
-    let pinned = use_context::<crate::app::Preselection>().and_then(|p| p.pinned);
+    let pinned = use_context::<crate::config::Preselection>().and_then(|p| p.pinned);
     Memo::new(move |_| id.get().filter(|h| pinned.as_ref().is_none_or(|p| p == h)))
 }
 
