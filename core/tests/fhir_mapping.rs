@@ -492,8 +492,8 @@ fn booking_codes_are_stable_per_key_and_easy_to_read() {
 #[test]
 fn conditions_are_encoded_queries() {
     assert_eq!(
-        fhir::patient_condition(&patient()),
-        "identifier=https%3A%2F%2Ffairslot.example%2Ffhir%2Fsid%2Fcn-resident-id%7C11010519491231002X"
+        fhir::booking_condition("4f0c7c1e-8a53-4d7b-9a57-7b1f0f3a2c11"),
+        "identifier=https%3A%2F%2Ffairslot.example%2Ffhir%2Fsid%2Fbooking-key%7C4f0c7c1e-8a53-4d7b-9a57-7b1f0f3a2c11"
     );
     assert!(fhir::booking_condition("k&x=1").ends_with("%7Ck%26x%3D1"));
 }
@@ -579,9 +579,15 @@ fn an_appointment_written_reads_back_as_the_booking() {
     written["id"] = json!("appt-1");
     written["meta"]["versionId"] = json!("v1");
     written["meta"]["lastUpdated"] = json!("2026-11-30T01:02:04.000Z");
-    let patient_res: Value = fhir::patient_resource(&patient());
-    // Stored normalised, as checked: upper-case check character, digits only.
+    let patient_res: Value = fhir::patient_resource(&patient(), key);
+    // Stored normalised, as checked: upper-case check character, digits only; under the
+    // booking's key as well, the Patient being this booking's own.
     assert_eq!(patient_res["identifier"][0]["value"], "11010519491231002X");
+    assert!(fhir::has_identifier(
+        &patient_res,
+        fhir::BOOKING_KEY_SYSTEM,
+        key
+    ));
     assert_eq!(patient_res["telecom"][0]["value"], "13800138000");
     let stored_patient: fhir::Patient = serde_json::from_value(patient_res).unwrap();
     assert_eq!(

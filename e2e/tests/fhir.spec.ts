@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { ageReads, expect, expectAccessible, freshPerson, hospitalToday, startFhirServer, test, type FhirServer } from './support';
+import { ageReads, expect, expectAccessible, freshMobile, freshPerson, hospitalToday, startFhirServer, test, type FhirServer } from './support';
 
 // The same build, pointed by config.json at a FHIR R4 server nobody on this project wrote:
 // Medplum's router over its in-memory repository, seeded with e2e/fhir/seed.mjs. Run twice: as
@@ -9,6 +9,7 @@ import { ageReads, expect, expectAccessible, freshPerson, hospitalToday, startFh
 const ID = '11010519491231002X';
 const ID_2 = '320106198808151237';
 const PATIENT_SYSTEM = 'https://fairslot.example/fhir/sid/cn-resident-id';
+const KEY_SYSTEM = 'https://fairslot.example/fhir/sid/booking-key';
 const CHANNEL = 'partner-fhir';
 
 function dayPlus(n: number): string {
@@ -40,12 +41,34 @@ async function appointmentsOf(fhir: FhirServer, slotId: string): Promise<any[]> 
   return (bundle.entry ?? []).map((e: any) => e.resource);
 }
 
-async function fillPatient(page: Page, id = ID, mobile = '138 1234 5678') {
-  await page.getByLabel('Full name').fill('Li Lei');
+/** The Patients made for the booking an Appointment records: those under its booking key. */
+async function patientsOfBooking(fhir: FhirServer, appointment: any): Promise<any[]> {
+  const key = appointment.identifier.find((i: any) => i.system === KEY_SYSTEM).value;
+  const bundle = await fhirGet(fhir, `Patient?identifier=${encodeURIComponent(`${KEY_SYSTEM}|${key}`)}`);
+  return (bundle.entry ?? []).map((e: any) => e.resource);
+}
+
+async function fillPatient(page: Page, id = ID, mobile = '138 1234 5678', name = 'Li Lei') {
+  await page.getByLabel('Full name').fill(name);
   await page.getByLabel('Document number').fill(id);
   await page.getByLabel('Mobile number').fill(mobile);
   await page.getByLabel(/I have read/).check();
   await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** Loses the answer to the first `POST` to `url`: the server stores it, the browser never hears. */
+async function loseFirstCreateAnswer(page: Page, url: string): Promise<() => number> {
+  let dropped = 0;
+  await page.route(url, async (route) => {
+    if (route.request().method() === 'POST' && dropped === 0) {
+      dropped++;
+      await route.fetch();
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  return () => dropped;
 }
 
 /** Whether a JSON value holds a Patient resource anywhere (a Bundle entry, a contained one...). */
@@ -175,39 +198,86 @@ for (const mode of ['pure', 'filled'] as const) {
       expect(appt.participant.map((p: any) => p.actor.reference)).toContainEqual('PractitionerRole/role-a-cardio-1');
       const stored = await fhirGet(fhir, `Slot/${slot.id}`);
       expect(stored.status).toBe('busy');
-      const patients = await fhirGet(fhir, `Patient?identifier=${encodeURIComponent(`${PATIENT_SYSTEM}|${ID}`)}`);
-      expect(patients.entry.length).toBe(1);
-      expect(patients.entry[0].resource.telecom[0].value).toBe('13812345678');
+      // One Patient of this booking's own, with the document, named by the Appointment.
+      const patients = await patientsOfBooking(fhir, appt);
+      expect(patients).toHaveLength(1);
+      expect(patients[0].identifier).toContainEqual({ system: PATIENT_SYSTEM, value: ID });
+      expect(patients[0].telecom[0].value).toBe('13812345678');
+      expect(appt.participant.map((p: any) => p.actor.reference)).toContainEqual(`Patient/${patients[0].id}`);
 
       // The schedule shows the place gone.
       await page.goto(cardioDoctor('role-a-cardio-1', dayPlus(4)));
       await expect(page.locator(`.slot[data-slot="${slot.id}"] a`)).toHaveCount(0);
     });
 
-    test('a booking whose answer was lost is retried without a second appointment', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-cardio-2', 5, nth());
-      let dropped = 0;
-      await page.route(`${fhir.base}/Appointment`, async (route) => {
-        if (route.request().method() === 'POST' && dropped === 0) {
-          dropped++;
-          // The server stores it; the answer never reaches the browser.
-          await route.fetch();
-          await route.abort('connectionreset');
-        } else {
-          await route.continue();
-        }
+    // A lost answer is retried with the same key, which finds what the first try made.
+    for (const [lost, day] of [['Appointment', 5], ['Patient', 11]] as const) {
+      test(`a booking whose ${lost} answer was lost is retried without a second appointment or patient`, async ({ page }) => {
+        const slot = await freeSlot(fhir, 'a-cardio-2', day, nth());
+        const dropped = await loseFirstCreateAnswer(page, `${fhir.base}/${lost}`);
+        await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-cardio/doctors/role-a-cardio-2/book/${slot.id}?lang=en`);
+        await fillPatient(page);
+        await page.getByRole('button', { name: 'Confirm booking' }).click();
+        await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/, { timeout: 20_000 });
+        expect(dropped()).toBe(1);
+        const appointments = await appointmentsOf(fhir, slot.id);
+        expect(appointments).toHaveLength(1);
+        await expect(page.locator('.ticket-code')).toHaveText(
+          appointments[0].identifier.find((i: any) => i.system.endsWith('/booking-code')).value,
+        );
+        const patients = await patientsOfBooking(fhir, appointments[0]);
+        expect(patients).toHaveLength(1);
+        expect(appointments[0].participant.map((p: any) => p.actor.reference)).toContainEqual(`Patient/${patients[0].id}`);
       });
-      await page.goto(cardioDoctor('role-a-cardio-2', dayPlus(5)));
-      await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
-      await fillPatient(page);
+    }
+
+    test('a document number already on the server tells the browser nothing about its Patient', async ({ page }) => {
+      const slot = await freeSlot(fhir, 'a-gastro-1', 11, nth());
+      // Another hospital system registered this person on the FHIR server.
+      const stranger = { ...freshPerson(), name: 'Qian Duoduo' };
+      const registered = await fetch(`${fhir.base}/Patient`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        body: JSON.stringify({
+          resourceType: 'Patient',
+          identifier: [{ system: PATIENT_SYSTEM, value: stranger.id }],
+          name: [{ text: stranger.name }],
+          telecom: [{ system: 'phone', value: stranger.phone, use: 'mobile' }],
+        }),
+      });
+      expect(registered.status).toBe(201);
+      const strangerId = (await registered.json()).id;
+
+      // Someone types that document number, with their own name and phone.
+      const answers = recordFhirAnswers(page, fhir.base);
+      await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-gastro/doctors/role-a-gastro-1/book/${slot.id}?lang=en`);
+      await fillPatient(page, stranger.id, freshMobile(), 'Li Lei');
       await page.getByRole('button', { name: 'Confirm booking' }).click();
-      await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/, { timeout: 20_000 });
-      expect(dropped).toBe(1);
-      const appointments = await appointmentsOf(fhir, slot.id);
-      expect(appointments).toHaveLength(1);
-      await expect(page.locator('.ticket-code')).toHaveText(
-        appointments[0].identifier.find((i: any) => i.system.endsWith('/booking-code')).value,
-      );
+      await expect(page).toHaveURL(/\/bookings\/[A-Z0-9-]+$/);
+      await expect(page.locator('.ticket')).not.toContainText('Qian');
+
+      const bodies = await answers.all();
+      expect(bodies.some((b) => /^POST .*\/Patient$/.test(b.url))).toBeTruthy();
+      for (const { url, body } of bodies) {
+        expect(body, url).not.toContain(stranger.name);
+        expect(body, url).not.toContain(stranger.phone);
+        expect(body, url).not.toContain(strangerId);
+        expect(body, url).not.toContain(stranger.id);
+        expect(body, url).not.toMatch(/"resourceType"\s*:\s*"Patient"/);
+        if (body.trim().startsWith('{')) expect(holdsPatient(JSON.parse(body)), url).toBe(false);
+      }
+
+      // The booking has a Patient of its own; the stranger's is untouched and named by nothing.
+      const [appt] = await appointmentsOf(fhir, slot.id);
+      const patients = await patientsOfBooking(fhir, appt);
+      expect(patients).toHaveLength(1);
+      expect(patients[0].id).not.toBe(strangerId);
+      expect(patients[0].name[0].text).toBe('Li Lei');
+      expect(patients[0].identifier).toContainEqual({ system: PATIENT_SYSTEM, value: stranger.id });
+      expect(appt.participant.map((p: any) => p.actor.reference)).not.toContainEqual(`Patient/${strangerId}`);
+      const kept = await fhirGet(fhir, `Patient/${strangerId}`);
+      expect(kept.name[0].text).toBe(stranger.name);
+      expect(kept.telecom[0].value).toBe(stranger.phone);
     });
 
     test('a slot taken by someone else meanwhile is refused with other times to choose', async ({ page }) => {

@@ -6,8 +6,8 @@
 //! - Doctors ← `PractitionerRole` + its `Practitioner`; schedules ← `Schedule` by actor; sessions
 //!   are derived from `Slot` start times in the hospital's offset.
 //! - A booking claims the `Slot` (a versioned update marking it busy with the booking's key), then
-//!   creates the `Patient` and the `Appointment` conditionally, so a retry finds what the first
-//!   try made instead of making it twice.
+//!   creates its own `Patient` and the `Appointment` conditionally on that key, so a retry finds
+//!   what the first try made instead of making it twice.
 //!
 //! The identifier systems and extensions Fairslot reads and writes are the constants below; the
 //! README lists them for deployers.
@@ -34,7 +34,8 @@ pub const FEE_EXTENSION: &str =
     "https://fairslot.example/fhir/StructureDefinition/registration-fee";
 /// The booking key a `Slot` was claimed for (`valueString`).
 pub const CLAIM_EXTENSION: &str = "https://fairslot.example/fhir/StructureDefinition/booking-claim";
-/// `Appointment.identifier` carrying the client's idempotency key.
+/// `Appointment.identifier` and `Patient.identifier` carrying the client's idempotency key: what
+/// a booking made, found again by the device that made it and by nobody else.
 pub const BOOKING_KEY_SYSTEM: &str = "https://fairslot.example/fhir/sid/booking-key";
 /// `Appointment.identifier` carrying the short booking code patients quote.
 pub const BOOKING_CODE_SYSTEM: &str = "https://fairslot.example/fhir/sid/booking-code";

@@ -5,17 +5,22 @@
 //! 2. claim the Slot: a versioned update (`If-Match`) setting `busy` and the claim extension with
 //!    the key — a slot already claimed *for this key* counts as claimed, any other busy slot is
 //!    taken;
-//! 3. create the Patient conditionally on its document identifier;
+//! 3. create the booking's own Patient conditionally on the key's identifier;
 //! 4. create the Appointment conditionally on the key's identifier.
 //!
 //! Any step can be lost in the network and repeated; none is done twice. A server that never
 //! marks slots busy on its own still cannot give one slot to two bookings, because the claim is a
 //! versioned update.
+//!
+//! The Patient belongs to the booking, not to the person: it is matched by the key, a secret of
+//! the device, never by the document. Matching by document would hand the browser whatever
+//! Patient the server already holds for a number anyone can type (a server that finds it answers
+//! without a `Location`, and the id must then be searched for). So the FHIR server holds one
+//! Patient per booking, each with the document, and links them as it links any other source's.
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde_json::{Value, json};
 
-use super::model::read_resource;
 use super::model::{Appointment, Patient};
 use super::read::{is_fhir_id, written_name};
 use super::{
@@ -83,22 +88,28 @@ pub fn identifier_condition(system: &str, value: &str) -> String {
     )
 }
 
-/// The condition that finds a patient by their document.
-pub fn patient_condition(p: &identity::Patient) -> String {
-    identifier_condition(document_system(p.document_kind), &p.document_number)
-}
-
-/// The condition that finds the Appointment made under a key.
+/// The condition that finds what was made under a key: the Appointment, and the Patient made
+/// for it. Both are created under it, so a retry finds the first try's and makes no second.
+///
+/// ```
+/// use fairslot_core::fhir::booking_condition;
+/// assert!(booking_condition("k1").ends_with("booking-key%7Ck1"));
+/// ```
 pub fn booking_condition(key: &str) -> String {
     identifier_condition(BOOKING_KEY_SYSTEM, key)
 }
 
-/// The Patient created for a booking, from the checked and normalised input: the document as
-/// identifier, the name, the mobile number.
-pub fn patient_resource(p: &identity::Patient) -> Value {
+/// The Patient a booking creates, from the checked and normalised input: the document and the
+/// booking's key as identifiers, the name, the mobile number. The document is kept for whoever
+/// checks a proof against it ([`patient_last4`]) and for the hospital's record linkage; the key
+/// makes the Patient this booking's own (see the module documentation).
+pub fn patient_resource(p: &identity::Patient, key: &str) -> Value {
     json!({
         "resourceType": "Patient",
-        "identifier": [{ "system": document_system(p.document_kind), "value": p.document_number }],
+        "identifier": [
+            { "system": document_system(p.document_kind), "value": p.document_number },
+            { "system": BOOKING_KEY_SYSTEM, "value": key },
+        ],
         "name": [{ "text": p.name }],
         "telecom": [{ "system": "phone", "value": p.phone.as_str(), "use": "mobile" }],
     })
@@ -107,8 +118,12 @@ pub fn patient_resource(p: &identity::Patient) -> Value {
 /// The patient a booking shows, masked, from what the app itself sent: the browser never reads a
 /// Patient back from the server, where anyone holding a booking code could see it.
 pub fn masked_input(p: &identity::Patient) -> MaskedPatient {
-    let sent = read_resource::<Patient>(patient_resource(p), "Patient").ok();
-    masked_patient(sent.as_ref())
+    MaskedPatient {
+        name: mask_name(&p.name),
+        document_kind: p.document_kind,
+        document_number: mask_document(&p.document_number),
+        phone: mask_phone(p.phone.as_str()),
+    }
 }
 
 /// The id of the `kind` resource a `Location` header names: `…/Patient/{id}` or
@@ -457,6 +472,7 @@ pub fn books_slot(appointment: &Value, slot_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fhir::read_resource;
 
     #[test]
     fn a_created_patient_is_known_by_its_location() {
@@ -501,12 +517,55 @@ mod tests {
         assert_eq!(
             masked,
             masked_patient(Some(
-                &read_resource(patient_resource(&patient), "Patient").unwrap()
+                &read_resource(patient_resource(&patient, "k-1"), "Patient").unwrap()
             ))
         );
         assert_eq!(masked.document_kind, DocumentKind::ResidentId);
         assert_eq!(masked.document_number, "1101**************");
         assert!(!masked.name.is_empty() && !masked.name.contains("小明"));
         assert!(!masked.phone.contains("0013") && masked.phone.starts_with("138"));
+    }
+
+    fn patient() -> identity::Patient {
+        let input = crate::PatientInput {
+            name: "王小明".into(),
+            document_kind: DocumentKind::Passport,
+            document_number: "e12345678".into(),
+            phone: "13800138000".into(),
+            medical_card: None,
+            relationship: crate::Relationship::Myself,
+            consent: true,
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        identity::Patient::validate(&input, today).unwrap()
+    }
+
+    #[test]
+    fn a_bookings_patient_is_found_by_its_key_never_by_its_document() {
+        let key = "3f9a1c2e-7b4d-4e8f-9a0b-1c2d3e4f5a6b";
+        let p = patient();
+        let resource = patient_resource(&p, key);
+        // The booking's own: found under its key, the same condition as its Appointment's.
+        assert!(has_identifier(&resource, BOOKING_KEY_SYSTEM, key));
+        assert!(!has_identifier(
+            &resource,
+            BOOKING_KEY_SYSTEM,
+            "another-key"
+        ));
+        let condition = booking_condition(key);
+        assert_eq!(condition, identifier_condition(BOOKING_KEY_SYSTEM, key));
+        // Nothing in the condition names the person: a stranger's document matches nothing.
+        assert!(!condition.contains(&p.document_number));
+        assert!(!condition.contains(&crate::encode_component(PASSPORT_SYSTEM)));
+        // The document stays, for the proof and for the hospital's record linkage.
+        assert!(has_identifier(&resource, PASSPORT_SYSTEM, "E12345678"));
+        let stored: Patient = read_resource(resource, "Patient").unwrap();
+        assert_eq!(patient_last4(&stored).as_deref(), Some("5678"));
+        let masked = masked_patient(Some(&stored));
+        assert_eq!(masked.document_kind, DocumentKind::Passport);
+        assert_eq!(masked, masked_input(&p));
+        // Another booking by the same person is another Patient.
+        let again = patient_resource(&p, "another-key");
+        assert!(!has_identifier(&again, BOOKING_KEY_SYSTEM, key));
     }
 }

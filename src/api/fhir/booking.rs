@@ -1,6 +1,6 @@
 //! Booking, lookup and cancelling through FHIR, following the protocol in
 //! [`fairslot_core::fhir`]'s `write` module: claim the Slot with a versioned update, then create the
-//! Patient and the Appointment conditionally, all under the booking's key.
+//! booking's own Patient and the Appointment conditionally, all under the booking's key.
 //!
 //! Nothing the server answers is taken on trust: search answers are checked for the identifier
 //! asked for, a claim that the server did not keep counts as lost, and a slot already booked by
@@ -355,8 +355,8 @@ impl FhirApi {
     }
 
     /// The resource of `kind` with exactly this identifier (checked here too), searched with a
-    /// POST so the value — a document number, for a Patient — is in no URL. `extra` is more of
-    /// the form (`&_elements=id`).
+    /// POST so the value — a booking key, a secret of the device — is in no URL. `extra` is more
+    /// of the form (`&_elements=id`).
     async fn find_by_identifier(
         &self,
         kind: &str,
@@ -427,19 +427,23 @@ impl FhirApi {
         }
     }
 
-    /// Creates the Patient unless one with the document exists, and returns its id without
-    /// reading it back: asked with `Prefer: return=minimal`, the id comes from `Location`. Only a
-    /// server that gives neither a Location nor an id is searched, for the id alone
-    /// (`_elements=id`, which not every server honours).
-    async fn create_patient(&self, patient: &identity::Patient) -> Result<String, ApiError> {
-        let system = fhir::document_system(patient.document_kind);
-        let number = &patient.document_number;
+    /// Creates the booking's own Patient unless an earlier try under `key` made it, and returns
+    /// its id without reading it back: asked with `Prefer: return=minimal`, the id comes from
+    /// `Location`. Only a server that gives neither a Location nor an id (as for a Patient it
+    /// found) is searched, by the key and for the id alone (`_elements=id`, which not every
+    /// server honours): whatever comes back is what this device sent. Never by the document,
+    /// which would show the browser the Patient of anyone whose number was typed.
+    async fn create_patient(
+        &self,
+        patient: &identity::Patient,
+        key: &str,
+    ) -> Result<String, ApiError> {
         let req = Outgoing {
             method: Method::POST,
             path: "/Patient",
-            body: Some(fhir::patient_resource(patient).to_string()),
+            body: Some(fhir::patient_resource(patient, key).to_string()),
             headers: vec![
-                ("If-None-Exist", fhir::identifier_condition(system, number)),
+                ("If-None-Exist", fhir::booking_condition(key)),
                 ("Prefer", "return=minimal".to_string()),
             ],
         };
@@ -451,11 +455,12 @@ impl FhirApi {
                     return Ok(id);
                 }
             }
-            // More than one Patient with the document already: find one.
+            // More than one Patient under the key (a server that let two tries both create one):
+            // either is this booking's.
             Err(ApiError::Server { status: 412, .. }) => {}
             Err(e) => return Err(e),
         }
-        self.find_by_identifier("Patient", system, number, "&_elements=id")
+        self.find_by_identifier("Patient", fhir::BOOKING_KEY_SYSTEM, key, "&_elements=id")
             .await?
             .and_then(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
             .filter(|id| fhir::is_fhir_id(id))
@@ -502,7 +507,7 @@ impl FhirApi {
             if self.booked_elsewhere(&request.slot_id, &key).await? {
                 return Err(taken(Vec::new()));
             }
-            let patient_id = self.create_patient(&patient).await?;
+            let patient_id = self.create_patient(&patient, &key).await?;
             let patient_id = patient_id.as_str();
             let appointment = fhir::appointment_resource(&fhir::AppointmentDraft {
                 key: &key,
