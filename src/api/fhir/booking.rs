@@ -8,6 +8,7 @@
 
 use fairslot_core::fhir::{self, Bundle};
 use fairslot_core::identity;
+use fairslot_core::retry::Answered;
 use fairslot_core::time::{at_hospital, hospital_today};
 use fairslot_core::{
     Alternative, Booking, BookingRequest, MaskedPatient, PatientInput, ProblemKind, SlotSummary,
@@ -25,7 +26,7 @@ use crate::browser;
 fn is_refusal(e: &ApiError) -> bool {
     match e {
         ApiError::Problem(_) => true,
-        ApiError::Server { status, .. } => (400..500).contains(status) && *status != 429,
+        ApiError::Server { status, .. } => Answered::of(*status) == Answered::Refusal,
         _ => false,
     }
 }
