@@ -38,47 +38,74 @@ async function freeSlot(fhir: FhirServer, key: string, day: number, skip: number
   return slots[skip];
 }
 
-/** A booking made on the FHIR server by another system: a Patient and an Appointment with a code. */
-async function bookedUpstream(
+/** The code a booking key is known by, as the app derives it (core `fhir::booking_code`). */
+function bookingCode(key: string): string {
+  const alphabet = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  let code = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === 4) code += '-';
+    code += alphabet[Number(hash % BigInt(alphabet.length))];
+    hash /= BigInt(alphabet.length);
+  }
+  return code;
+}
+
+/** An Appointment written straight to the FHIR server, as any FHIR client could. */
+async function writeAppointment(
   fhir: FhirServer,
-  slotKey: string,
-  skip: number,
-  id: string,
-  start?: string,
-): Promise<{ code: string; slotId: string; patientId: string }> {
-  const slot = await freeSlot(fhir, slotKey, 9, skip);
-  const patient = await upstream(fhir, 'Patient', {
-    method: 'POST',
-    body: JSON.stringify({
-      resourceType: 'Patient',
-      identifier: [{ system: PATIENT_SYSTEM, value: id }],
-      name: [{ text: '王建国' }],
-      telecom: [{ system: 'phone', value: '13812345678' }],
-    }),
-  });
-  const alphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
-  const pick = () => Array.from({ length: 4 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
-  const code = `${pick()}-${pick()}`;
+  a: { code: string; key: string; slot: { id: string; start: string; end: string }; patientId: string; role?: string },
+) {
+  const participant = [{ actor: { reference: `Patient/${a.patientId}` }, status: 'accepted' }];
+  if (a.role) participant.push({ actor: { reference: `PractitionerRole/${a.role}` }, status: 'accepted' });
   await upstream(fhir, 'Appointment', {
     method: 'POST',
     body: JSON.stringify({
       resourceType: 'Appointment',
       status: 'booked',
       identifier: [
-        { system: CODE_SYSTEM, value: code },
-        { system: KEY_SYSTEM, value: randomUUID() },
+        { system: CODE_SYSTEM, value: a.code },
+        { system: KEY_SYSTEM, value: a.key },
       ],
-      slot: [{ reference: `Slot/${slot.id}` }],
-      start: start ?? slot.start,
-      end: slot.end,
+      slot: [{ reference: `Slot/${a.slot.id}` }],
+      start: a.slot.start,
+      end: a.slot.end,
       created: new Date().toISOString(),
-      participant: [
-        { actor: { reference: `Patient/${patient.id}` }, status: 'accepted' },
-        { actor: { reference: `PractitionerRole/role-${slotKey}` }, status: 'accepted' },
-      ],
+      participant,
     }),
   });
-  return { code, slotId: slot.id, patientId: patient.id };
+}
+
+/** A booking as the app makes it, written straight to the FHIR server: a Patient and an
+ * Appointment under one booking key, the Appointment with the code derived from it. */
+async function bookedUpstream(
+  fhir: FhirServer,
+  slotKey: string,
+  skip: number,
+  id: string,
+  start?: string,
+): Promise<{ code: string; key: string; slotId: string; patientId: string }> {
+  const slot = await freeSlot(fhir, slotKey, 9, skip);
+  const key = randomUUID();
+  const patient = await upstream(fhir, 'Patient', {
+    method: 'POST',
+    body: JSON.stringify({
+      resourceType: 'Patient',
+      identifier: [
+        { system: PATIENT_SYSTEM, value: id },
+        { system: KEY_SYSTEM, value: key },
+      ],
+      name: [{ text: '王建国' }],
+      telecom: [{ system: 'phone', value: '13812345678' }],
+    }),
+  });
+  const code = bookingCode(key);
+  await writeAppointment(fhir, { code, key, slot: { ...slot, start: start ?? slot.start }, patientId: patient.id, role: `role-${slotKey}` });
+  return { code, key, slotId: slot.id, patientId: patient.id };
 }
 
 function owned(gateway: OwnServer, operation: string, code: string, last4: string): Promise<Response> {
@@ -129,6 +156,17 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     expect(page.link.find((l: any) => l.relation === 'next').url).toMatch(/^\/fhir\/Slot\?/);
     const appointments = await (await get(`Appointment?slot=Slot/${booked.slotId}`)).json();
     expect(appointments.entry).toHaveLength(1);
+    // Seen by a stranger, a booking names neither its code, its key nor its patient.
+    const seen = JSON.stringify(appointments);
+    for (const secret of [booked.code, booked.key, booked.patientId]) expect(seen).not.toContain(secret);
+    // Only the device that holds the key finds the booking in full, by that key.
+    const own = await (await fetch(`${gateway.base}/fhir/Appointment/_search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `identifier=${encodeURIComponent(`${KEY_SYSTEM}|${booked.key}`)}`,
+    })).json();
+    expect(JSON.stringify(own)).toContain(booked.code);
+    expect(JSON.stringify(own)).not.toContain(booked.patientId);
 
     const refused = [
       await get('Patient'),
@@ -139,6 +177,11 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
       await get(`Appointment?slot=Slot/${booked.slotId}&_include=Appointment:actor:Patient`),
       await get(`Appointment?patient.identifier=${encodeURIComponent(`${PATIENT_SYSTEM}|11010519491231002X`)}`),
       await get(`Patient?_has:Appointment:patient:status=booked`),
+      // Whatever else the FHIR server holds about people is not the app's to read.
+      await get(`Observation?subject=Patient/${booked.patientId}`),
+      await get(`Person`),
+      await get(`PATIENT/${booked.patientId}`),
+      await get(`Appointment/${booked.patientId}`),
       await fetch(`${gateway.base}/fhir/Patient/_search`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -164,17 +207,71 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     expect((await write('POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [] })).status).toBe(403);
     expect((await upstream(fhir, `Appointment/${appt.id}`)).status).toBe('booked');
 
-    // A created Patient is told by its Location alone, whether it was new or known already.
-    for (let i = 0; i < 2; i++) {
-      const created = await fetch(`${gateway.base}/fhir/Patient`, {
+    // A create asks the FHIR server about nothing but its own booking's key: a condition on a
+    // document number would tell whether that person is known.
+    const create = (condition: string, identifier: unknown[]) =>
+      fetch(`${gateway.base}/fhir/Patient`, {
         method: 'POST',
-        headers: { ...FHIR_JSON, 'if-none-exist': `identifier=${PATIENT_SYSTEM}|11010519491231002X`, prefer: 'return=representation' },
-        body: JSON.stringify({ resourceType: 'Patient', identifier: [{ system: PATIENT_SYSTEM, value: '11010519491231002X' }], name: [{ text: '王建国' }] }),
+        headers: { ...FHIR_JSON, 'if-none-exist': condition, prefer: 'return=representation' },
+        body: JSON.stringify({ resourceType: 'Patient', identifier, name: [{ text: '李雷' }] }),
       });
+    const document = { system: PATIENT_SYSTEM, value: '11010519491231002X' };
+    expect((await create(`identifier=${PATIENT_SYSTEM}|11010519491231002X`, [document])).status).toBe(403);
+    expect((await create(`_id=${booked.patientId}&name=${encodeURIComponent('王')}`, [document])).status).toBe(403);
+    // The booking's own key: created once, told by its Location alone, the same the second time.
+    const key = randomUUID();
+    const mine = [document, { system: KEY_SYSTEM, value: key }];
+    const locations = [];
+    for (let i = 0; i < 2; i++) {
+      const created = await create(`identifier=${encodeURIComponent(`${KEY_SYSTEM}|${key}`)}`, mine);
       expect(created.status).toBe(201);
-      expect(created.headers.get('location')).toBe(`/fhir/Patient/${booked.patientId}`);
       expect(await created.text()).toBe('');
+      locations.push(created.headers.get('location'));
     }
+    expect(locations[0]).toMatch(/^\/fhir\/Patient\/[A-Za-z0-9.-]+$/);
+    expect(locations[1]).toBe(locations[0]);
+    expect(locations[0]).not.toBe(`/fhir/Patient/${booked.patientId}`);
+
+    // A slot changes only by a versioned claim: not without If-Match, not in its time.
+    const slot = await upstream(fhir, `Slot/${booked.slotId}`);
+    const put = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${gateway.base}/fhir/Slot/${booked.slotId}`, { method: 'PUT', headers: { ...FHIR_JSON, ...headers }, body: JSON.stringify(body) });
+    const version = { 'if-match': `W/"${slot.meta.versionId}"` };
+    expect((await put({ ...slot, status: 'busy' })).status).toBe(403);
+    expect((await put({ ...slot, start: '2030-01-01T08:00:00+08:00' }, version)).status).toBe(403);
+    expect((await upstream(fhir, `Slot/${booked.slotId}`)).meta.versionId).toBe(slot.meta.versionId);
+  });
+
+  test('an appointment written to point at someone else proves nothing about them', async () => {
+    const victim = await bookedUpstream(fhir, 'b-neuro-1', nth(), '110105194912310021');
+    // A forged booking with a code of its own, naming the victim's Patient: its guesses would
+    // otherwise be compared with the victim's document, five more per forged code.
+    const forgedKey = randomUUID();
+    const forged = bookingCode(forgedKey);
+    const slot = await upstream(fhir, `Slot/${victim.slotId}`);
+    await writeAppointment(fhir, { code: forged, key: forgedKey, slot, patientId: victim.patientId });
+    expect((await owned(gateway, LOOKUP, forged, '0021')).status).toBe(404);
+    // The victim's own code still works for the victim.
+    expect((await owned(gateway, LOOKUP, victim.code, '0021')).status).toBe(200);
+    // A second Appointment carrying the victim's code makes the code name nothing (the booking
+    // stands; the patient can call the hospital), rather than letting it stand in.
+    const intruder = await bookedUpstream(fhir, 'b-neuro-1', nth() + 1, '320106198808151237');
+    const [theirs] = (await upstream(fhir, `Appointment?slot=Slot/${intruder.slotId}`)).entry.map((e: any) => e.resource);
+    await upstream(fhir, `Appointment/${theirs.id}`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        ...theirs,
+        identifier: [
+          { system: CODE_SYSTEM, value: victim.code },
+          { system: KEY_SYSTEM, value: intruder.key },
+        ],
+      }),
+    });
+    expect((await owned(gateway, CANCEL, victim.code, '1237')).status).toBe(404);
+    const [still] = (await upstream(fhir, `Appointment?slot=Slot/${victim.slotId}`)).entry
+      .map((e: any) => e.resource)
+      .filter((a: any) => a.identifier.some((i: any) => i.value === victim.key));
+    expect(still.status).toBe('booked');
   });
 
   test('a proof is checked on the server and guessing locks the code', async () => {

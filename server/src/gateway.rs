@@ -29,6 +29,7 @@ use fairslot_core::fhir::gateway::{
     CANCEL_OPERATION, LOOKUP_OPERATION, OwnedAppointment, OwnedRequest,
 };
 use fairslot_core::fhir::{self, Patient};
+use fairslot_core::outbox::IdempotencyKey;
 use fairslot_core::{ProblemKind, field_code, identity};
 use serde_json::{Value, json};
 
@@ -132,15 +133,24 @@ enum Interaction {
     Update { kind: String },
 }
 
+/// The resource types the app reads through the gateway.
+const READABLE: [&str; 8] = [
+    "Organization",
+    "HealthcareService",
+    "PractitionerRole",
+    "Practitioner",
+    "Schedule",
+    "Slot",
+    "Location",
+    "Appointment",
+];
+
 /// What a request asks for, or why it may not pass (`Err`, said in the OperationOutcome).
 fn classify(method: &Method, rest: &str) -> Result<Interaction, &'static str> {
     let segments: Vec<&str> = rest.split('/').collect();
-    let kind = |s: &str| {
-        let ok = (2..=64).contains(&s.len())
-            && s.starts_with(|c: char| c.is_ascii_uppercase())
-            && s.bytes().all(|b| b.is_ascii_alphabetic());
-        ok.then(|| s.to_string())
-    };
+    // Only what the app reads, spelled exactly: a FHIR server may hold anything else about a
+    // patient (observations, encounters, coverage), and none of it is the app's business.
+    let kind = |s: &str| READABLE.contains(&s).then(|| s.to_string());
     let interaction = match (method, segments.as_slice()) {
         (&Method::GET, ["metadata"]) => Interaction::Capabilities,
         (&Method::GET, [t]) => Interaction::Search {
@@ -152,17 +162,18 @@ fn classify(method: &Method, rest: &str) -> Result<Interaction, &'static str> {
         (&Method::GET, [t, id]) if fhir::is_fhir_id(id) => Interaction::Read {
             kind: kind(t).ok_or("not a resource type")?,
         },
-        (&Method::POST, [t]) => Interaction::Create {
-            kind: kind(t).ok_or("not a resource type")?,
+        (&Method::POST, [t @ ("Patient" | "Appointment")]) => Interaction::Create {
+            kind: t.to_string(),
         },
+        (_, ["Patient", ..]) => return Err("Patient resources are not served."),
         (&Method::PUT, [t, id]) if fhir::is_fhir_id(id) => Interaction::Update {
             kind: kind(t).ok_or("not a resource type")?,
         },
         _ => return Err(NOT_PASSED),
     };
     match &interaction {
-        Interaction::Search { kind } | Interaction::Read { kind } if kind == "Patient" => {
-            Err("Patient resources are not served.")
+        Interaction::Read { kind } if kind == "Appointment" => {
+            Err("Appointments are found by their booking's key, or by code and proof.")
         }
         Interaction::Create { kind } if kind != "Patient" && kind != "Appointment" => {
             Err("Only patients and appointments are created here.")
@@ -177,6 +188,9 @@ fn classify(method: &Method, rest: &str) -> Result<Interaction, &'static str> {
 /// Whether a search parameter may pass: no chains or reverse chains (which search by a
 /// patient's details), no free-form filters, no includes of patients.
 fn parameter_allowed(name: &str, value: &str) -> bool {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
     let name = name.to_ascii_lowercase();
     if name.contains('.') || name.starts_with("_has") {
         return false;
@@ -229,13 +243,19 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Removes every Patient resource: Bundle entries, contained resources, and a Patient itself
-/// (which becomes `Null`). Returns how many were removed.
-fn strip_patients(value: &mut Value) -> usize {
+/// Removes every Patient resource (Bundle entries, contained resources, and a Patient itself,
+/// which becomes `Null`), and from every Appointment what names its patient (a Patient
+/// participant, any participant's display) and, unless it is the booking under `own_key`, the
+/// booking's key and code: a code found here would be one more code to guess proofs for.
+/// Returns how many Patients were removed.
+fn strip_patients(value: &mut Value, own_key: Option<&str>) -> usize {
     let is_patient = |v: &Value| v.get("resourceType").and_then(Value::as_str) == Some("Patient");
     if is_patient(value) {
         *value = Value::Null;
         return 1;
+    }
+    if value.get("resourceType").and_then(Value::as_str) == Some("Appointment") {
+        redact_appointment(value, own_key);
     }
     let mut removed = 0;
     match value {
@@ -251,17 +271,44 @@ fn strip_patients(value: &mut Value) -> usize {
                 removed += before - contained.len();
             }
             for v in map.values_mut() {
-                removed += strip_patients(v);
+                removed += strip_patients(v, own_key);
             }
         }
         Value::Array(items) => {
             for v in items {
-                removed += strip_patients(v);
+                removed += strip_patients(v, own_key);
             }
         }
         _ => {}
     }
     removed
+}
+
+fn redact_appointment(appointment: &mut Value, own_key: Option<&str>) {
+    let own =
+        own_key.is_some_and(|k| fhir::has_identifier(appointment, fhir::BOOKING_KEY_SYSTEM, k));
+    let Some(map) = appointment.as_object_mut() else {
+        return;
+    };
+    if !own && let Some(Value::Array(ids)) = map.get_mut("identifier") {
+        ids.retain(|i| {
+            let system = i.get("system").and_then(Value::as_str);
+            system != Some(fhir::BOOKING_KEY_SYSTEM) && system != Some(fhir::BOOKING_CODE_SYSTEM)
+        });
+    }
+    if let Some(Value::Array(participants)) = map.get_mut("participant") {
+        participants.retain(|p| {
+            !p.get("actor")
+                .and_then(|a| a.get("reference"))
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.starts_with("Patient/") || r.contains("/Patient/"))
+        });
+        for p in participants.iter_mut() {
+            if let Some(actor) = p.get_mut("actor").and_then(Value::as_object_mut) {
+                actor.remove("display");
+            }
+        }
+    }
 }
 
 /// A URL of the FHIR server as the browser must see it: under the gateway's prefix. Anything
@@ -477,8 +524,8 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
     let mut searched = form_urlencoded(query);
     match &interaction {
         Interaction::Search { .. } if parts.method == Method::POST => {
-            if !is_form(content_type) {
-                return forbidden("A search body must be a form.");
+            if !is_form(content_type) || !is_utf8_or_unnamed(content_type) {
+                return forbidden("A search body must be a form in UTF-8.");
             }
             searched.extend(form_urlencoded(&String::from_utf8_lossy(&body)));
         }
@@ -489,6 +536,9 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
                 "Send resources as application/fhir+json.",
             );
         }
+        _ if !body.is_empty() && parts.method == Method::GET => {
+            return forbidden(NOT_PASSED);
+        }
         _ => {}
     }
     if let Some((name, _)) = searched.iter().find(|(n, v)| !parameter_allowed(n, v)) {
@@ -498,6 +548,21 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
             NOT_PASSED
         };
         return forbidden(why);
+    }
+    // The booking a request is about, by its key: a create must name it (and only it) as its
+    // condition, and only answers about it keep the booking's identifiers.
+    let own_key = match &interaction {
+        Interaction::Create { kind } => match bound_key(kind, &parts.headers, &body) {
+            Ok(key) => Some(key),
+            Err(why) => return forbidden(why),
+        },
+        Interaction::Search { kind } if kind == "Appointment" => searched_key(&searched),
+        _ => None,
+    };
+    if let Interaction::Update { .. } = interaction
+        && let Err(refusal) = gateway.check_slot_update(rest, &parts.headers, &body).await
+    {
+        return refusal;
     }
     let creates_patient = interaction
         == Interaction::Create {
@@ -538,7 +603,117 @@ async fn proxy(State(gateway): State<Gateway>, request: Request) -> Response {
             .map(str::to_string);
         return gateway.patient_created(answer, condition).await;
     }
-    relay(&gateway.upstream.base, answer)
+    relay(&gateway.upstream.base, answer, own_key.as_deref())
+}
+
+/// The key a create is bound to: its `If-None-Exist` must be exactly the booking-key condition,
+/// and the resource must carry that key (and, for an Appointment, the code derived from it). A
+/// condition on anything else would ask the FHIR server about other people's records.
+fn bound_key(kind: &str, headers: &HeaderMap, body: &[u8]) -> Result<String, &'static str> {
+    const UNBOUND: &str = "A resource is created here under its booking's key only.";
+    let condition = headers
+        .get("if-none-exist")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(UNBOUND)?;
+    let key = match form_urlencoded(condition).as_slice() {
+        [(name, value)] if name == "identifier" => value
+            .strip_prefix(fhir::BOOKING_KEY_SYSTEM)
+            .and_then(|v| v.strip_prefix('|'))
+            .filter(|k| IdempotencyKey::parse(k).is_ok())
+            .ok_or(UNBOUND)?
+            .to_string(),
+        _ => return Err(UNBOUND),
+    };
+    let resource: Value = serde_json::from_slice(body).map_err(|_| UNBOUND)?;
+    let ok = resource.get("resourceType").and_then(Value::as_str) == Some(kind)
+        && fhir::has_identifier(&resource, fhir::BOOKING_KEY_SYSTEM, &key)
+        && (kind != "Appointment"
+            || fhir::has_identifier(
+                &resource,
+                fhir::BOOKING_CODE_SYSTEM,
+                &fhir::booking_code(&key),
+            ));
+    ok.then_some(key).ok_or(UNBOUND)
+}
+
+/// The booking key an Appointment search asks for by identifier, if it does.
+fn searched_key(searched: &[(String, String)]) -> Option<String> {
+    searched.iter().find_map(|(name, value)| {
+        (name == "identifier")
+            .then(|| {
+                value
+                    .strip_prefix(fhir::BOOKING_KEY_SYSTEM)?
+                    .strip_prefix('|')
+            })
+            .flatten()
+            .map(str::to_string)
+    })
+}
+
+/// A form's charset, if it names one, is UTF-8: another would decode to other names upstream.
+fn is_utf8_or_unnamed(value: Option<&HeaderValue>) -> bool {
+    let Some(value) = value.and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    value
+        .split(';')
+        .skip(1)
+        .all(|param| match param.trim().split_once('=') {
+            Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => charset
+                .trim()
+                .trim_matches('"')
+                .eq_ignore_ascii_case("utf-8"),
+            _ => true,
+        })
+}
+
+/// The Slot as compared for an update: what only the booking claim may change taken out.
+fn slot_without_claim(slot: &Value) -> Value {
+    let mut slot = fhir::unclaim(slot);
+    if let Some(map) = slot.as_object_mut() {
+        for field in ["meta", "text", "status"] {
+            map.remove(field);
+        }
+        if map
+            .get("extension")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            map.remove("extension");
+        }
+    }
+    slot
+}
+
+impl Gateway {
+    /// A Slot update passes only as a claim or its release: versioned, and changing nothing but
+    /// the status and the claim.
+    async fn check_slot_update(
+        &self,
+        rest: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), Response> {
+        const ONLY_CLAIMS: &str =
+            "Only a slot's status and booking claim change here, with If-Match.";
+        if !headers.contains_key(header::IF_MATCH) {
+            return Err(forbidden(ONLY_CLAIMS));
+        }
+        let sent: Value = serde_json::from_slice(body).map_err(|_| forbidden(ONLY_CLAIMS))?;
+        let stored = match self.upstream.get_json(&format!("/{rest}")).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Err(forbidden(ONLY_CLAIMS)),
+            Err(e) => return Err(e.into_response()),
+        };
+        let status_ok = matches!(
+            sent.get("status").and_then(Value::as_str),
+            Some("free" | "busy")
+        );
+        if !status_ok || slot_without_claim(&sent) != slot_without_claim(&stored) {
+            return Err(forbidden(ONLY_CLAIMS));
+        }
+        Ok(())
+    }
 }
 
 impl Gateway {
@@ -546,7 +721,7 @@ impl Gateway {
     /// 200 for one that existed already: that a person is known is not told either).
     async fn patient_created(&self, answer: Answer, condition: Option<String>) -> Response {
         if !answer.status.is_success() {
-            return relay(&self.upstream.base, answer);
+            return relay(&self.upstream.base, answer, None);
         }
         let from_header = answer
             .headers
@@ -601,7 +776,7 @@ fn single_id(resource: &Value, kind: &str) -> Option<String> {
 
 /// The FHIR server's answer as the browser gets it: its status, the headers it needs, and a
 /// JSON body without Patient resources and with links to the gateway.
-fn relay(upstream_base: &str, answer: Answer) -> Response {
+fn relay(upstream_base: &str, answer: Answer, own_key: Option<&str>) -> Response {
     let json = answer
         .headers
         .get(header::CONTENT_TYPE)
@@ -612,7 +787,7 @@ fn relay(upstream_base: &str, answer: Answer) -> Response {
     } else if json {
         match serde_json::from_slice::<Value>(&answer.body) {
             Ok(mut value) => {
-                strip_patients(&mut value);
+                strip_patients(&mut value, own_key);
                 rewrite_links(upstream_base, &mut value);
                 Bytes::from(value.to_string())
             }
@@ -702,12 +877,21 @@ impl Gateway {
         let bundle = fhir::Bundle::from_value(bundle)
             .map_err(|_| upstream_failed("a search answer that is not a Bundle"))?;
         // Checked here too: a server that ignores the identifier must not hand out a stranger's.
-        let Some(appointment) = bundle
+        // A code names one booking: a second Appointment with it (made by anyone) makes it name
+        // none, rather than letting the second one stand in for the first.
+        let named: Vec<&Value> = bundle
             .raw("Appointment")
             .into_iter()
-            .find(|a| fhir::has_identifier(a, fhir::BOOKING_CODE_SYSTEM, code))
-            .cloned()
-        else {
+            .filter(|a| fhir::has_identifier(a, fhir::BOOKING_CODE_SYSTEM, code))
+            .collect();
+        let [appointment] = named.as_slice() else {
+            return Ok(None);
+        };
+        let appointment = (*appointment).clone();
+        // The booking's own: its code comes from its key, and its Patient was made under that
+        // key, so an Appointment someone wrote to point at another person's Patient proves
+        // nothing about them.
+        let Some(key) = key_of(&appointment).filter(|k| fhir::booking_code(k) == code) else {
             return Ok(None);
         };
         let Some(patient_id) = patient_of(&appointment) else {
@@ -716,6 +900,9 @@ impl Gateway {
         let Some(patient) = upstream.get_json(&format!("/Patient/{patient_id}")).await? else {
             return Ok(None);
         };
+        if !fhir::has_identifier(&patient, fhir::BOOKING_KEY_SYSTEM, &key) {
+            return Ok(None);
+        }
         let patient = fhir::read_resource::<Patient>(patient, "Patient")
             .map_err(|_| upstream_failed("a Patient it cannot read"))?;
         Ok(Some(Found {
@@ -846,8 +1033,10 @@ impl Gateway {
                 .upstream
                 .send(Method::PUT, &path, headers, Some(body))
                 .await?;
-            let changed = matches!(answer.status.as_u16(), 409 | 412);
-            let updated = if changed { None } else { json_answer(answer)? };
+            // Changed meanwhile, or done without the resource in the answer: read it again.
+            let reread = matches!(answer.status.as_u16(), 409 | 412)
+                || answer.status.is_success() && answer.body.is_empty();
+            let updated = if reread { None } else { json_answer(answer)? };
             appointment = match updated {
                 Some(v) if v.get("resourceType").and_then(Value::as_str) == Some("Appointment") => {
                     v
@@ -977,6 +1166,10 @@ mod tests {
             (Method::GET, "Slot/../Patient"),
             (Method::GET, "slot"),
             (Method::GET, "$graphql"),
+            (Method::GET, "Observation"),
+            (Method::GET, "PATIENT/p1"),
+            (Method::GET, "Appointment/a1"),
+            (Method::POST, "Observation"),
         ] {
             assert!(!ok(m.clone(), p), "{m} {p}");
         }
@@ -1019,6 +1212,74 @@ mod tests {
     }
 
     #[test]
+    fn a_create_is_bound_to_its_own_booking_key() {
+        let key = "3b241101-e2bb-4255-8caf-4136c566a962";
+        let condition = |c: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("if-none-exist", HeaderValue::from_str(c).unwrap());
+            h
+        };
+        let own = condition(&fhir::identifier_condition(fhir::BOOKING_KEY_SYSTEM, key));
+        let patient = json!({"resourceType": "Patient", "identifier": [
+            {"system": fhir::RESIDENT_ID_SYSTEM, "value": "11010519491231002X"},
+            {"system": fhir::BOOKING_KEY_SYSTEM, "value": key}]});
+        let bytes = |v: &Value| v.to_string().into_bytes();
+        assert_eq!(
+            bound_key("Patient", &own, &bytes(&patient)).as_deref(),
+            Ok(key)
+        );
+        let by_document = condition(&fhir::identifier_condition(
+            fhir::RESIDENT_ID_SYSTEM,
+            "11010519491231002X",
+        ));
+        assert!(bound_key("Patient", &by_document, &bytes(&patient)).is_err());
+        let chained = condition(&format!(
+            "{}&patient.identifier=x",
+            fhir::identifier_condition(fhir::BOOKING_KEY_SYSTEM, key)
+        ));
+        assert!(bound_key("Patient", &chained, &bytes(&patient)).is_err());
+        assert!(bound_key("Patient", &HeaderMap::new(), &bytes(&patient)).is_err());
+        // The key named must be the resource's own; an Appointment's code must come from it.
+        let other = condition(&fhir::identifier_condition(
+            fhir::BOOKING_KEY_SYSTEM,
+            "another-key-0001",
+        ));
+        assert!(bound_key("Patient", &other, &bytes(&patient)).is_err());
+        let appointment = |code: &str| {
+            json!({"resourceType": "Appointment", "identifier": [
+                {"system": fhir::BOOKING_KEY_SYSTEM, "value": key},
+                {"system": fhir::BOOKING_CODE_SYSTEM, "value": code}]})
+        };
+        let code = fhir::booking_code(key);
+        assert!(bound_key("Appointment", &own, &bytes(&appointment(&code))).is_ok());
+        assert!(bound_key("Appointment", &own, &bytes(&appointment("ZZZZ-ZZZZ"))).is_err());
+    }
+
+    #[test]
+    fn a_stranger_sees_no_booking_s_code_key_or_patient() {
+        let key = "3b241101-e2bb-4255-8caf-4136c566a962";
+        let appointment = json!({"resourceType": "Appointment", "identifier": [
+                {"system": fhir::BOOKING_KEY_SYSTEM, "value": key},
+                {"system": fhir::BOOKING_CODE_SYSTEM, "value": "K7Q4-M2XP"},
+                {"system": "https://other.example/id", "value": "x"}],
+            "participant": [
+                {"actor": {"reference": "Patient/p1", "display": "王建国"}},
+                {"actor": {"reference": "PractitionerRole/r1", "display": "Dr Wang"}}]});
+        let mut seen =
+            json!({"resourceType": "Bundle", "entry": [{"resource": appointment.clone()}]});
+        strip_patients(&mut seen, None);
+        let text = seen.to_string();
+        for secret in [key, "K7Q4-M2XP", "Patient/p1", "王建国", "Dr Wang"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("PractitionerRole/r1") && text.contains("other.example"));
+        let mut own = appointment;
+        strip_patients(&mut own, Some(key));
+        let text = own.to_string();
+        assert!(text.contains("K7Q4-M2XP") && text.contains(key) && !text.contains("Patient/p1"));
+    }
+
+    #[test]
     fn patients_are_taken_out_wherever_they_are() {
         let mut bundle = json!({
             "resourceType": "Bundle",
@@ -1031,12 +1292,12 @@ mod tests {
                 ]}},
             ],
         });
-        assert_eq!(strip_patients(&mut bundle), 3);
+        assert_eq!(strip_patients(&mut bundle, None), 3);
         let text = bundle.to_string();
         assert!(!text.contains("Patient"), "{text}");
         assert!(text.contains("a1"));
         let mut patient = json!({"resourceType": "Patient", "id": "p"});
-        assert_eq!(strip_patients(&mut patient), 1);
+        assert_eq!(strip_patients(&mut patient, None), 1);
         assert_eq!(patient, Value::Null);
     }
 
