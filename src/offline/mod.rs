@@ -563,11 +563,17 @@ impl Runtime {
     /// Applies a change to the stored intent and publishes it. A booking found is recorded in
     /// the device's list first, so no crash leaves a confirmed intent the list does not show.
     async fn apply(&self, key: &str, change: Change) {
-        if let Change::Booked(found) = &change
-            && let Some(intent) = self.stored(key).await
-        {
-            browser::remember_booking(intent.record_of(found));
-            reads::forget_schedules();
+        if let Change::Booked(found) = &change {
+            // A booking in full is recorded as it is; one known by its code alone takes the
+            // slot the patient confirmed from the stored intent.
+            let record = match found {
+                Found::Booking(record) => Some((**record).clone()),
+                Found::Code(_) => self.stored(key).await.map(|i| i.record_of(found)),
+            };
+            if let Some(record) = record {
+                browser::remember_booking(record);
+                reads::forget_schedules();
+            }
         }
         let now = browser::now_utc();
         let jitter = js_sys::Math::random();
