@@ -14,10 +14,10 @@
 //!        ┌──────────────────────────────────── List (a pass) ◄──────────────────┐
 //!        ▼                                                                     │
 //!   for each record:                                                           │
-//!     TakeTurn ─► Send / AskByKey ─► Apply(Answer) or Apply(Booked) ─► TakeTurn │ (at most
+//!     TakeTurn ─► Send / AskByKey ─► Apply(Answer) or Record+Apply(Booked) ─► TakeTurn (at most
 //!        │   └─► Wait / settled / unreadable ──────┐                          │  MAX_TURNS)
 //!        ▼                                         ▼                          │
-//!     Inspect, once per record per sender ─► unresolved? CheckByKey ─► Apply(Booked)
+//!     Inspect, once per record per sender ─► unresolved? CheckByKey ─► Record+Apply(Booked)
 //!                                                                             │
 //!   Sleep until the earliest wait, or until woken ────────────────────────────┘
 //! ```
@@ -30,6 +30,9 @@
 //! - **A request leaves only after the store says so.** A turn marks the record as sending before
 //!   the sender asks for the request ([`Intent::take_turn`]); if that write fails, nothing is sent
 //!   and the record is tried again [`STORE_RETRY`] later.
+//! - **A booking is listed before it settles its intent.** A booking found is put in the
+//!   device's list first ([`Command::Record`]); if that cannot be done, the intent stays in flight
+//!   and is asked about again, so no confirmed intent is missing from the list.
 //! - **Nothing is lost to an ended intent.** An intent that ended with a request out and no answer
 //!   (given up, expired) is asked about by key once per sender, so a booking made meanwhile is
 //!   found and recorded; if that fails too, the patient is offered to check again.
@@ -81,6 +84,10 @@ pub enum Command {
     /// Ask whether a booking exists under the key of an ended intent, without a proof (it went with
     /// the intent's identity): [`Event::Answered`].
     CheckByKey { key: String },
+    /// Put a booking found under the key in the device's list of bookings, before the intent is
+    /// settled by it; one known by its code alone takes the slot from the stored intent
+    /// ([`crate::outbox::Intent::record_of`]): [`Event::Recorded`].
+    Record { key: String, found: Found },
     /// Sleep until `until`, or until woken (another tab changed the store, the network came
     /// back, the patient returned): [`Event::Woke`].
     Sleep { until: DateTime<Utc> },
@@ -97,6 +104,7 @@ impl Command {
             Self::AskByKey { .. } => "AskByKey",
             Self::Inspect { .. } => "Inspect",
             Self::CheckByKey { .. } => "CheckByKey",
+            Self::Record { .. } => "Record",
             Self::Sleep { .. } => "Sleep",
         }
     }
@@ -120,6 +128,11 @@ pub enum Event {
     Answered(Exchanged),
     Inspected {
         unresolved: bool,
+    },
+    /// Whether the booking is in the device's list now. When it is not (the stored intent could
+    /// not be read), the intent is not settled by it: it stays in flight and is asked about again.
+    Recorded {
+        listed: bool,
     },
     Woke,
 }
@@ -163,14 +176,17 @@ struct Pass {
     earliest: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Waiting {
     Nothing,
     Turn,
     Exchange,
+    /// The booking found by the exchange is being listed; then it settles the intent.
+    Recorded(Found),
     Applied,
     Inspected,
     Check,
+    CheckRecorded(Found),
     CheckApplied,
 }
 
@@ -270,7 +286,10 @@ impl Sender {
         let Some((key, turns)) = pass.current.clone() else {
             panic!("{event:?} arrived between records");
         };
-        match (pass.waiting, event) {
+        match (
+            std::mem::replace(&mut pass.waiting, Waiting::Nothing),
+            event,
+        ) {
             (Waiting::Turn, Event::Turn(turn)) => match turn {
                 Ok(Some(Action::Send { key, request })) => {
                     pass.waiting = Waiting::Exchange;
@@ -300,14 +319,30 @@ impl Sender {
                     self.done_with_turns(pass, key, now)
                 }
             },
-            (Waiting::Exchange, Event::Answered(answer)) => {
+            (Waiting::Exchange, Event::Answered(Exchanged::Found(found))) => {
+                pass.waiting = Waiting::Recorded(found.clone());
+                self.phase = Phase::Passing(pass);
+                Command::Record { key, found }
+            }
+            (Waiting::Exchange, Event::Answered(Exchanged::Failed(outcome))) => {
                 pass.waiting = Waiting::Applied;
                 self.phase = Phase::Passing(pass);
-                let change = match answer {
-                    Exchanged::Found(found) => Change::Booked(found),
-                    Exchanged::Failed(outcome) => Change::Answer(outcome),
-                };
-                Command::Apply { key, change }
+                Command::Apply {
+                    key,
+                    change: Change::Answer(outcome),
+                }
+            }
+            (Waiting::Recorded(found), Event::Recorded { listed: true }) => {
+                pass.waiting = Waiting::Applied;
+                self.phase = Phase::Passing(pass);
+                Command::Apply {
+                    key,
+                    change: Change::Booked(found),
+                }
+            }
+            // Not listed: not settled either; the next turn asks by key again.
+            (Waiting::Recorded(_), Event::Recorded { listed: false }) => {
+                self.done_with_turns(pass, key, now)
             }
             (Waiting::Applied, Event::Applied) => {
                 let turns = turns + 1;
@@ -331,6 +366,11 @@ impl Sender {
             // Found nothing, or could not ask: the patient is offered to check again.
             (Waiting::Check, Event::Answered(Exchanged::Failed(_))) => self.pass(pass, now),
             (Waiting::Check, Event::Answered(Exchanged::Found(found))) => {
+                pass.waiting = Waiting::CheckRecorded(found.clone());
+                self.phase = Phase::Passing(pass);
+                Command::Record { key, found }
+            }
+            (Waiting::CheckRecorded(found), Event::Recorded { listed: true }) => {
                 pass.waiting = Waiting::CheckApplied;
                 self.phase = Phase::Passing(pass);
                 Command::Apply {
@@ -338,6 +378,7 @@ impl Sender {
                     change: Change::Booked(found),
                 }
             }
+            (Waiting::CheckRecorded(_), Event::Recorded { listed: false }) => self.pass(pass, now),
             (Waiting::CheckApplied, Event::Applied) => self.pass(pass, now),
             (waiting, event) => panic!("{event:?} does not answer {waiting:?}"),
         }

@@ -292,7 +292,9 @@ impl Engine for Runtime {
             match self.api.booking_by_key(&key, None).await {
                 Ok(found) => {
                     let found = self.found(found);
-                    self.apply(&key, Change::Booked(found)).await;
+                    if self.record(&key, &found).await {
+                        self.apply(&key, Change::Booked(found)).await;
+                    }
                     Ok(true)
                 }
                 Err(ApiError::Problem(p)) if p.status == 404 => Ok(false),
@@ -488,6 +490,11 @@ impl Runtime {
             Command::Inspect { key } => Event::Inspected {
                 unresolved: self.stored(&key).await.is_some_and(|i| i.is_unresolved()),
             },
+            // Listed before the intent is settled by it, so no crash leaves a confirmed intent
+            // the list does not show.
+            Command::Record { key, found } => Event::Recorded {
+                listed: self.record(&key, &found).await,
+            },
             Command::CheckByKey { key } => {
                 let found = self.api.booking_by_key(&key, None).await;
                 Event::Answered(self.exchanged(found))
@@ -560,21 +567,24 @@ impl Runtime {
         }
     }
 
-    /// Applies a change to the stored intent and publishes it. A booking found is recorded in
-    /// the device's list first, so no crash leaves a confirmed intent the list does not show.
-    async fn apply(&self, key: &str, change: Change) {
-        if let Change::Booked(found) = &change {
-            // A booking in full is recorded as it is; one known by its code alone takes the
-            // slot the patient confirmed from the stored intent.
-            let record = match found {
-                Found::Booking(record) => Some((**record).clone()),
-                Found::Code(_) => self.stored(key).await.map(|i| i.record_of(found)),
-            };
-            if let Some(record) = record {
-                browser::remember_booking(record);
-                reads::forget_schedules();
-            }
+    /// Puts a booking found under `key` in the device's list; whether it is there now. A booking
+    /// in full is listed as it is; one known by its code alone takes the slot the patient
+    /// confirmed from the stored intent, and is not listed when that cannot be read.
+    async fn record(&self, key: &str, found: &Found) -> bool {
+        let record = match found {
+            Found::Booking(record) => Some((**record).clone()),
+            Found::Code(_) => self.stored(key).await.map(|i| i.record_of(found)),
+        };
+        let listed = record.is_some();
+        if let Some(record) = record {
+            browser::remember_booking(record);
+            reads::forget_schedules();
         }
+        listed
+    }
+
+    /// Applies a change to the stored intent and publishes it.
+    async fn apply(&self, key: &str, change: Change) {
         let now = browser::now_utc();
         let jitter = js_sys::Math::random();
         update(

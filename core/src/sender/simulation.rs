@@ -344,10 +344,6 @@ impl World {
             if self.rng.chance(self.faults.store_fails) {
                 return Err(StoreFailed);
             }
-            if let State::Confirmed { booking } = intent.state() {
-                self.remembered
-                    .insert(key.to_string(), booking.code.clone());
-            }
             self.store.insert(key.to_string(), intent);
         }
         Ok(result)
@@ -385,6 +381,20 @@ impl World {
                     }
                     other => other,
                 })
+            }
+            // As the browser's driver does: a booking in full is listed as it is; one known by its
+            // code alone needs the stored intent's slot, and that read can fail.
+            Command::Record { key, found } => {
+                let record = match &found {
+                    Found::Booking(record) => Some((**record).clone()),
+                    Found::Code(_) if self.rng.chance(self.faults.store_fails) => None,
+                    Found::Code(_) => self.intent(&key).map(|i| i.record_of(&found)),
+                };
+                let listed = record.is_some();
+                if let Some(record) = record {
+                    self.remembered.insert(key, record.code);
+                }
+                Event::Recorded { listed }
             }
             Command::Inspect { key } => Event::Inspected {
                 unresolved: self.intent(&key).is_some_and(|i| i.is_unresolved()),
