@@ -1,42 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from '@playwright/test';
-import { expect, expectAccessible, hospitalToday, startFhirServer, startServer, test, type FhirServer, type OwnServer } from './support';
+import {
+  dayPlus,
+  expect,
+  expectAccessible,
+  FHIR_SYSTEMS,
+  fhirRequest,
+  freeFhirSlot,
+  startFhirServer,
+  startServer,
+  test,
+  type FhirServer,
+  type OwnServer,
+} from './support';
 
 // A FHIR deployment with the reference server as its gateway (`--fhir-upstream`): the app's FHIR
 // requests go to `/fhir` on the server, which passes them to a FHIR server nobody here wrote
 // (Medplum's router, e2e/fhir/) and keeps every Patient resource to itself. Lookup and cancel
 // by code check the proof on the server, counted and locked per code as the reference API does.
 
-const PATIENT_SYSTEM = 'https://fairslot.example/fhir/sid/cn-resident-id';
-const CODE_SYSTEM = 'https://fairslot.example/fhir/sid/booking-code';
-const KEY_SYSTEM = 'https://fairslot.example/fhir/sid/booking-key';
+const PATIENT_SYSTEM = FHIR_SYSTEMS.residentId;
+const CODE_SYSTEM = FHIR_SYSTEMS.bookingCode;
+const KEY_SYSTEM = FHIR_SYSTEMS.bookingKey;
 const LOOKUP = '/fhir/Appointment/$fairslot-lookup';
 const CANCEL = '/fhir/Appointment/$fairslot-cancel';
 const CHANNEL = 'partner-fhir';
 const FHIR_JSON = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
-
-function dayPlus(n: number): string {
-  const d = new Date(`${hospitalToday()}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
-async function upstream(fhir: FhirServer, path: string, init: RequestInit = {}): Promise<any> {
-  const res = await fetch(`${fhir.base}/${path}`, { ...init, headers: { ...FHIR_JSON, ...(init.headers ?? {}) } });
-  expect(res.ok, `${init.method ?? 'GET'} ${path} -> ${res.status}`).toBeTruthy();
-  return res.status === 204 ? null : res.json();
-}
-
-async function freeSlot(fhir: FhirServer, key: string, day: number, skip: number): Promise<{ id: string; start: string; end: string }> {
-  const date = dayPlus(day);
-  const bundle = await upstream(
-    fhir,
-    `Slot?schedule=Schedule/sched-${key}&status=free&start=ge${date}T00:00:00%2B08:00&start=lt${date}T23:59:00%2B08:00&_count=100`,
-  );
-  const slots = (bundle.entry ?? []).map((e: any) => e.resource).sort((a: any, b: any) => a.start.localeCompare(b.start));
-  expect(slots.length).toBeGreaterThan(skip);
-  return slots[skip];
-}
 
 /** The code a booking key is known by, as the app derives it (core `fhir::booking_code`). */
 function bookingCode(key: string): string {
@@ -62,7 +51,7 @@ async function writeAppointment(
 ) {
   const participant = [{ actor: { reference: `Patient/${a.patientId}` }, status: 'accepted' }];
   if (a.role) participant.push({ actor: { reference: `PractitionerRole/${a.role}` }, status: 'accepted' });
-  await upstream(fhir, 'Appointment', {
+  await fhirRequest(fhir, 'Appointment', {
     method: 'POST',
     body: JSON.stringify({
       resourceType: 'Appointment',
@@ -89,9 +78,9 @@ async function bookedUpstream(
   id: string,
   start?: string,
 ): Promise<{ code: string; key: string; slotId: string; patientId: string }> {
-  const slot = await freeSlot(fhir, slotKey, 9, skip);
+  const slot = await freeFhirSlot(fhir, slotKey, 9, skip);
   const key = randomUUID();
-  const patient = await upstream(fhir, 'Patient', {
+  const patient = await fhirRequest(fhir, 'Patient', {
     method: 'POST',
     body: JSON.stringify({
       resourceType: 'Patient',
@@ -205,7 +194,7 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     expect((await write('PUT', `Appointment/${appt.id}`, { ...appt, status: 'cancelled' })).status).toBe(403);
     expect((await fetch(`${gateway.base}/fhir/Appointment/${appt.id}`, { method: 'DELETE' })).status).toBe(403);
     expect((await write('POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [] })).status).toBe(403);
-    expect((await upstream(fhir, `Appointment/${appt.id}`)).status).toBe('booked');
+    expect((await fhirRequest(fhir, `Appointment/${appt.id}`)).status).toBe('booked');
 
     // A create asks the FHIR server about nothing but its own booking's key: a condition on a
     // document number would tell whether that person is known.
@@ -233,13 +222,13 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     expect(locations[0]).not.toBe(`/fhir/Patient/${booked.patientId}`);
 
     // A slot changes only by a versioned claim: not without If-Match, not in its time.
-    const slot = await upstream(fhir, `Slot/${booked.slotId}`);
+    const slot = await fhirRequest(fhir, `Slot/${booked.slotId}`);
     const put = (body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${gateway.base}/fhir/Slot/${booked.slotId}`, { method: 'PUT', headers: { ...FHIR_JSON, ...headers }, body: JSON.stringify(body) });
     const version = { 'if-match': `W/"${slot.meta.versionId}"` };
     expect((await put({ ...slot, status: 'busy' })).status).toBe(403);
     expect((await put({ ...slot, start: '2030-01-01T08:00:00+08:00' }, version)).status).toBe(403);
-    expect((await upstream(fhir, `Slot/${booked.slotId}`)).meta.versionId).toBe(slot.meta.versionId);
+    expect((await fhirRequest(fhir, `Slot/${booked.slotId}`)).meta.versionId).toBe(slot.meta.versionId);
   });
 
   test('an appointment written to point at someone else proves nothing about them', async () => {
@@ -248,7 +237,7 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     // otherwise be compared with the victim's document, five more per forged code.
     const forgedKey = randomUUID();
     const forged = bookingCode(forgedKey);
-    const slot = await upstream(fhir, `Slot/${victim.slotId}`);
+    const slot = await fhirRequest(fhir, `Slot/${victim.slotId}`);
     await writeAppointment(fhir, { code: forged, key: forgedKey, slot, patientId: victim.patientId });
     expect((await owned(gateway, LOOKUP, forged, '0021')).status).toBe(404);
     // The victim's own code still works for the victim.
@@ -256,8 +245,8 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     // A second Appointment carrying the victim's code makes the code name nothing (the booking
     // stands; the patient can call the hospital), rather than letting it stand in.
     const intruder = await bookedUpstream(fhir, 'b-neuro-1', nth() + 1, '320106198808151237');
-    const [theirs] = (await upstream(fhir, `Appointment?slot=Slot/${intruder.slotId}`)).entry.map((e: any) => e.resource);
-    await upstream(fhir, `Appointment/${theirs.id}`, {
+    const [theirs] = (await fhirRequest(fhir, `Appointment?slot=Slot/${intruder.slotId}`)).entry.map((e: any) => e.resource);
+    await fhirRequest(fhir, `Appointment/${theirs.id}`, {
       method: 'PUT',
       body: JSON.stringify({
         ...theirs,
@@ -268,7 +257,7 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
       }),
     });
     expect((await owned(gateway, CANCEL, victim.code, '1237')).status).toBe(404);
-    const [still] = (await upstream(fhir, `Appointment?slot=Slot/${victim.slotId}`)).entry
+    const [still] = (await fhirRequest(fhir, `Appointment?slot=Slot/${victim.slotId}`)).entry
       .map((e: any) => e.resource)
       .filter((a: any) => a.identifier.some((i: any) => i.value === victim.key));
     expect(still.status).toBe('booked');
@@ -297,8 +286,8 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
     expect((await locked.json()).type).toMatch(/proof-locked$/);
-    expect((await upstream(fhir, `Slot/${booked.slotId}`)).status).toBe('free');
-    const [appt] = (await upstream(fhir, `Appointment?slot=Slot/${booked.slotId}`)).entry.map((e: any) => e.resource);
+    expect((await fhirRequest(fhir, `Slot/${booked.slotId}`)).status).toBe('free');
+    const [appt] = (await fhirRequest(fhir, `Appointment?slot=Slot/${booked.slotId}`)).entry.map((e: any) => e.resource);
     expect(appt.status).toBe('booked');
 
     // An unknown code is counted and locked alike, so no answer tells whether a code exists.
@@ -312,12 +301,12 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     const cancelled = await owned(gateway, CANCEL, booked.code, '0021');
     expect(cancelled.status).toBe(200);
     expect((await cancelled.json()).appointment.status).toBe('cancelled');
-    const [appt] = (await upstream(fhir, `Appointment?slot=Slot/${booked.slotId}`)).entry.map((e: any) => e.resource);
+    const [appt] = (await fhirRequest(fhir, `Appointment?slot=Slot/${booked.slotId}`)).entry.map((e: any) => e.resource);
     expect(appt.status).toBe('cancelled');
     // Again: the same answer, nothing changed.
     const again = await owned(gateway, CANCEL, booked.code, '0021');
     expect(again.status).toBe(200);
-    expect((await upstream(fhir, `Appointment/${appt.id}`)).meta.versionId).toBe(appt.meta.versionId);
+    expect((await fhirRequest(fhir, `Appointment/${appt.id}`)).meta.versionId).toBe(appt.meta.versionId);
 
     // An appointment an hour away: inside the two hours before a slot, cancelling is closed.
     const soon = new Date(Date.now() + 3600_000).toISOString();
@@ -325,7 +314,7 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     const refused = await owned(gateway, CANCEL, late.code, '0021');
     expect(refused.status).toBe(409);
     expect((await refused.json()).type).toMatch(/cancel-closed$/);
-    const [kept] = (await upstream(fhir, `Appointment?slot=Slot/${late.slotId}`)).entry.map((e: any) => e.resource);
+    const [kept] = (await fhirRequest(fhir, `Appointment?slot=Slot/${late.slotId}`)).entry.map((e: any) => e.resource);
     expect(kept.status).toBe('booked');
   });
 
@@ -350,7 +339,7 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
       }),
     );
     const id = '11010519491231002X';
-    const slot = await freeSlot(fhir, 'a-gastro-2', 8, nth());
+    const slot = await freeFhirSlot(fhir, 'a-gastro-2', 8, nth());
     await page.goto(`${gateway.base}/hospitals/hosp-a/departments/hs.hs-a-gastro/doctors/role-a-gastro-2?day=${dayPlus(8)}&lang=en`);
     await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
     await page.getByLabel('Full name').fill('Li Lei');
@@ -363,7 +352,7 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     const code = decodeURIComponent(page.url().split('/').pop()!);
     // The ticket shows the patient from what the device sent, masked.
     await expect(page.locator('.ticket')).toContainText('1101**************');
-    const [appt] = (await upstream(fhir, `Appointment?slot=Slot/${slot.id}`)).entry.map((e: any) => e.resource);
+    const [appt] = (await fhirRequest(fhir, `Appointment?slot=Slot/${slot.id}`)).entry.map((e: any) => e.resource);
     expect(appt.status).toBe('booked');
 
     // From another device: a wrong proof finds nothing, the right one finds the booking.
@@ -382,8 +371,8 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
     await item.getByLabel('Last 4 characters of the ID document').fill('002X');
     await item.getByRole('button', { name: 'Yes, cancel' }).click();
     await expect(item.locator('.badge')).toHaveText('Cancelled');
-    expect((await upstream(fhir, `Appointment/${appt.id}`)).status).toBe('cancelled');
-    expect((await upstream(fhir, `Slot/${slot.id}`)).status).toBe('free');
+    expect((await fhirRequest(fhir, `Appointment/${appt.id}`)).status).toBe('cancelled');
+    expect((await fhirRequest(fhir, `Slot/${slot.id}`)).status).toBe('free');
 
     expect(bodies.length).toBeGreaterThan(5);
     for (const body of bodies) {

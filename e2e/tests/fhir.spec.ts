@@ -1,5 +1,18 @@
 import type { Page } from '@playwright/test';
-import { ageReads, expect, expectAccessible, freshMobile, freshPerson, hospitalToday, startFhirServer, test, type FhirServer } from './support';
+import {
+  ageReads,
+  dayPlus,
+  expect,
+  expectAccessible,
+  FHIR_SYSTEMS,
+  fhirRequest,
+  freeFhirSlot,
+  freshMobile,
+  freshPerson,
+  startFhirServer,
+  test,
+  type FhirServer,
+} from './support';
 
 // The same build, pointed by config.json at a FHIR R4 server nobody on this project wrote:
 // Medplum's router over its in-memory repository, seeded with e2e/fhir/seed.mjs. Run twice: as
@@ -8,43 +21,19 @@ import { ageReads, expect, expectAccessible, freshMobile, freshPerson, hospitalT
 
 const ID = '11010519491231002X';
 const ID_2 = '320106198808151237';
-const PATIENT_SYSTEM = 'https://fairslot.example/fhir/sid/cn-resident-id';
-const KEY_SYSTEM = 'https://fairslot.example/fhir/sid/booking-key';
+const PATIENT_SYSTEM = FHIR_SYSTEMS.residentId;
+const KEY_SYSTEM = FHIR_SYSTEMS.bookingKey;
 const CHANNEL = 'partner-fhir';
 
-function dayPlus(n: number): string {
-  const d = new Date(`${hospitalToday()}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
-async function fhirGet(fhir: FhirServer, path: string): Promise<any> {
-  const res = await fetch(`${fhir.base}/${path}`, { headers: { accept: 'application/fhir+json' } });
-  expect(res.ok, `GET ${path} -> ${res.status}`).toBeTruthy();
-  return res.json();
-}
-
-/** A free slot of a seeded doctor on day `day` (offset from today), skipping `skip` free ones. */
-async function freeSlot(fhir: FhirServer, key: string, day: number, skip = 0): Promise<{ id: string; start: string; end: string }> {
-  const date = dayPlus(day);
-  const bundle = await fhirGet(
-    fhir,
-    `Slot?schedule=Schedule/sched-${key}&status=free&start=ge${date}T00:00:00%2B08:00&start=lt${date}T23:59:00%2B08:00&_count=100`,
-  );
-  const slots = (bundle.entry ?? []).map((e: any) => e.resource).sort((a: any, b: any) => a.start.localeCompare(b.start));
-  expect(slots.length, `free slots of ${key} on ${date}`).toBeGreaterThan(skip);
-  return slots[skip];
-}
-
 async function appointmentsOf(fhir: FhirServer, slotId: string): Promise<any[]> {
-  const bundle = await fhirGet(fhir, `Appointment?slot=Slot/${slotId}&_count=50`);
+  const bundle = await fhirRequest(fhir, `Appointment?slot=Slot/${slotId}&_count=50`);
   return (bundle.entry ?? []).map((e: any) => e.resource);
 }
 
 /** The Patients made for the booking an Appointment records: those under its booking key. */
 async function patientsOfBooking(fhir: FhirServer, appointment: any): Promise<any[]> {
   const key = appointment.identifier.find((i: any) => i.system === KEY_SYSTEM).value;
-  const bundle = await fhirGet(fhir, `Patient?identifier=${encodeURIComponent(`${KEY_SYSTEM}|${key}`)}`);
+  const bundle = await fhirRequest(fhir, `Patient?identifier=${encodeURIComponent(`${KEY_SYSTEM}|${key}`)}`);
   return (bundle.entry ?? []).map((e: any) => e.resource);
 }
 
@@ -164,13 +153,13 @@ for (const mode of ['pure', 'filled'] as const) {
       await expect(stopped).toHaveAttribute('aria-pressed', 'true');
       await expect(page.locator('.session-card[data-state="stopped"]')).toHaveCount(2);
       await page.locator(`.day[data-date="${dayPlus(3)}"]`).click();
-      const first = await freeSlot(fhir, 'b-resp-1', 3);
+      const first = await freeFhirSlot(fhir, 'b-resp-1', 3);
       await expect(page.locator(`.slot[data-slot="${first.id}"] a`)).toContainText(first.start.slice(11, 16));
       await expectAccessible(page);
     });
 
     test('a booking takes the slot, creates the patient and one appointment with the channel', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-cardio-1', 4, nth());
+      const slot = await freeFhirSlot(fhir, 'a-cardio-1', 4, nth());
       await page.goto(cardioDoctor('role-a-cardio-1', dayPlus(4)));
       await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
       await expect(page).toHaveURL(new RegExp(`/book/${slot.id}`));
@@ -196,7 +185,7 @@ for (const mode of ['pure', 'filled'] as const) {
       expect(appt.meta.tag).toContainEqual(expect.objectContaining({ code: CHANNEL }));
       expect(appt.identifier).toContainEqual(expect.objectContaining({ value: code }));
       expect(appt.participant.map((p: any) => p.actor.reference)).toContainEqual('PractitionerRole/role-a-cardio-1');
-      const stored = await fhirGet(fhir, `Slot/${slot.id}`);
+      const stored = await fhirRequest(fhir, `Slot/${slot.id}`);
       expect(stored.status).toBe('busy');
       // One Patient of this booking's own, with the document, named by the Appointment.
       const patients = await patientsOfBooking(fhir, appt);
@@ -213,7 +202,7 @@ for (const mode of ['pure', 'filled'] as const) {
     // A lost answer is retried with the same key, which finds what the first try made.
     for (const [lost, day] of [['Appointment', 5], ['Patient', 11]] as const) {
       test(`a booking whose ${lost} answer was lost is retried without a second appointment or patient`, async ({ page }) => {
-        const slot = await freeSlot(fhir, 'a-cardio-2', day, nth());
+        const slot = await freeFhirSlot(fhir, 'a-cardio-2', day, nth());
         const dropped = await loseFirstCreateAnswer(page, `${fhir.base}/${lost}`);
         await page.goto(`/hospitals/hosp-a/departments/hs.hs-a-cardio/doctors/role-a-cardio-2/book/${slot.id}?lang=en`);
         await fillPatient(page);
@@ -232,7 +221,7 @@ for (const mode of ['pure', 'filled'] as const) {
     }
 
     test('a document number already on the server tells the browser nothing about its Patient', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-gastro-1', 11, nth());
+      const slot = await freeFhirSlot(fhir, 'a-gastro-1', 11, nth());
       // Another hospital system registered this person on the FHIR server.
       const stranger = { ...freshPerson(), name: 'Qian Duoduo' };
       const registered = await fetch(`${fhir.base}/Patient`, {
@@ -275,18 +264,18 @@ for (const mode of ['pure', 'filled'] as const) {
       expect(patients[0].name[0].text).toBe('Li Lei');
       expect(patients[0].identifier).toContainEqual({ system: PATIENT_SYSTEM, value: stranger.id });
       expect(appt.participant.map((p: any) => p.actor.reference)).not.toContainEqual(`Patient/${strangerId}`);
-      const kept = await fhirGet(fhir, `Patient/${strangerId}`);
+      const kept = await fhirRequest(fhir, `Patient/${strangerId}`);
       expect(kept.name[0].text).toBe(stranger.name);
       expect(kept.telecom[0].value).toBe(stranger.phone);
     });
 
     test('a slot taken by someone else meanwhile is refused with other times to choose', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-cardio-3', 6, nth());
+      const slot = await freeFhirSlot(fhir, 'a-cardio-3', 6, nth());
       await page.goto(cardioDoctor('role-a-cardio-3', dayPlus(6)));
       await page.locator(`.slot[data-slot="${slot.id}"] a`).click();
       await fillPatient(page);
       // Another system books it on the FHIR server while the patient reviews.
-      const current = await fhirGet(fhir, `Slot/${slot.id}`);
+      const current = await fhirRequest(fhir, `Slot/${slot.id}`);
       const put = await fetch(`${fhir.base}/Slot/${slot.id}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/fhir+json' },
@@ -301,7 +290,7 @@ for (const mode of ['pure', 'filled'] as const) {
     });
 
     test('an appointment the server refuses as a conflict is a taken slot, and the claim is given back', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-gastro-2', 8, nth());
+      const slot = await freeFhirSlot(fhir, 'a-gastro-2', 8, nth());
       await page.route(`${fhir.base}/Appointment`, (route) =>
         route.request().method() === 'POST'
           ? route.fulfill({
@@ -316,13 +305,13 @@ for (const mode of ['pure', 'filled'] as const) {
       await page.getByRole('button', { name: 'Confirm booking' }).click();
       await expect(page.getByText('This slot has just been taken')).toBeVisible();
       expect(await appointmentsOf(fhir, slot.id)).toHaveLength(0);
-      const stored = await fhirGet(fhir, `Slot/${slot.id}`);
+      const stored = await fhirRequest(fhir, `Slot/${slot.id}`);
       expect(stored.status).toBe('free');
       expect(JSON.stringify(stored)).not.toContain('booking-claim');
     });
 
     test('a server that ignores the identifier it was searched by never passes off a stranger\'s booking', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-ortho-2', 9, nth());
+      const slot = await freeFhirSlot(fhir, 'a-ortho-2', 9, nth());
       const stranger = {
         resourceType: 'Appointment',
         id: 'someone-else',
@@ -353,7 +342,7 @@ for (const mode of ['pure', 'filled'] as const) {
     });
 
     test('two patients confirming one slot at once: one booking, one refusal, one appointment', async ({ browser }) => {
-      const slot = await freeSlot(fhir, 'a-ortho-1', 8, nth());
+      const slot = await freeFhirSlot(fhir, 'a-ortho-1', 8, nth());
       // The worst interleaving, made certain: both read the free slot before either writes it.
       let secondRead!: () => void;
       let firstWritten!: () => void;
@@ -419,7 +408,7 @@ for (const mode of ['pure', 'filled'] as const) {
     });
 
     test('a server that says it cannot guard a slot is not booked through', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-cardio-1', 10, nth());
+      const slot = await freeFhirSlot(fhir, 'a-cardio-1', 10, nth());
       // A read-only scheduling endpoint: slots can be searched but not updated.
       await page.route(`${fhir.base}/metadata`, (route) =>
         route.fulfill({
@@ -440,7 +429,7 @@ for (const mode of ['pure', 'filled'] as const) {
       await expectAccessible(page);
       await page.getByRole('link', { name: 'Back to the schedule' }).click();
       await expect(page).toHaveURL(/\/doctors\/role-a-cardio-1\?day=/);
-      expect((await fhirGet(fhir, `Slot/${slot.id}`)).status).toBe('free');
+      expect((await fhirRequest(fhir, `Slot/${slot.id}`)).status).toBe('free');
     });
 
     test('an unreadable answer from the FHIR server is explained and can be retried', async ({ page }) => {
@@ -459,7 +448,7 @@ for (const mode of ['pure', 'filled'] as const) {
     });
 
     test('the browser never receives a Patient: booking and lookup by code show no patient from the server, and cancelling is by phone', async ({ page }) => {
-      const slot = await freeSlot(fhir, 'a-gastro-1', 7, nth());
+      const slot = await freeFhirSlot(fhir, 'a-gastro-1', 7, nth());
       // A patient of its own: the server has no Patient with this document yet.
       const person = freshPerson();
       const answers = recordFhirAnswers(page, fhir.base);
@@ -501,7 +490,7 @@ for (const mode of ['pure', 'filled'] as const) {
       // Still booked: nothing was cancelled.
       const [appt] = await appointmentsOf(fhir, slot.id);
       expect(appt.status).toBe('booked');
-      expect((await fhirGet(fhir, `Slot/${slot.id}`)).status).toBe('busy');
+      expect((await fhirRequest(fhir, `Slot/${slot.id}`)).status).toBe('busy');
 
       // Nothing the page received from the FHIR server was a Patient, or named the patient.
       const bodies = await answers.all();

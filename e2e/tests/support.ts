@@ -258,6 +258,40 @@ export async function startFhirServer(pure: boolean): Promise<FhirServer> {
   return { base, stop: () => server.kill('SIGTERM') };
 }
 
+/** Identifier systems Fairslot writes on a FHIR server (core `fhir`). */
+export const FHIR_SYSTEMS = {
+  residentId: 'https://fairslot.example/fhir/sid/cn-resident-id',
+  bookingKey: 'https://fairslot.example/fhir/sid/booking-key',
+  bookingCode: 'https://fairslot.example/fhir/sid/booking-code',
+};
+
+/** The hospital's date `n` days from today. */
+export function dayPlus(n: number): string {
+  const d = new Date(`${hospitalToday()}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** A request straight to the FHIR server, as another system would make it; it must succeed. */
+export async function fhirRequest(fhir: FhirServer, path: string, init: RequestInit = {}): Promise<any> {
+  const headers = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', ...(init.headers ?? {}) };
+  const res = await fetch(`${fhir.base}/${path}`, { ...init, headers });
+  expect(res.ok, `${init.method ?? 'GET'} ${path} -> ${res.status}`).toBeTruthy();
+  return res.status === 204 ? null : res.json();
+}
+
+/** A free slot of a seeded doctor on day `day` (offset from today), skipping `skip` free ones. */
+export async function freeFhirSlot(fhir: FhirServer, key: string, day: number, skip = 0): Promise<{ id: string; start: string; end: string }> {
+  const date = dayPlus(day);
+  const bundle = await fhirRequest(
+    fhir,
+    `Slot?schedule=Schedule/sched-${key}&status=free&start=ge${date}T00:00:00%2B08:00&start=lt${date}T23:59:00%2B08:00&_count=100`,
+  );
+  const slots = (bundle.entry ?? []).map((e: any) => e.resource).sort((a: any, b: any) => a.start.localeCompare(b.start));
+  expect(slots.length, `free slots of ${key} on ${date}`).toBeGreaterThan(skip);
+  return slots[skip];
+}
+
 /** Makes every read the device keeps look `hours` old, as if the patient came back later. */
 export async function ageReads(page: Page, hours: number) {
   await page.evaluate(
