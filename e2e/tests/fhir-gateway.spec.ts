@@ -181,6 +181,12 @@ test.describe('a FHIR server behind the reference server as its gateway', () => 
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: `identifier=${encodeURIComponent(`${CODE_SYSTEM}|${booked.code}`)}&_include=Appointment:patient`,
       }),
+      // `_has` spelled in UTF-16: harmless to the gateway's reading, not to a server's.
+      await fetch(`${gateway.base}/fhir/Appointment/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-16BE' },
+        body: '%00_%00h%00a%00s%00:%00A%00p%00p%00o%00i%00n%00t%00m%00e%00n%00t=booked',
+      }),
     ];
     for (const res of refused) {
       expect(res.status, res.url).toBe(403);

@@ -830,13 +830,9 @@ fn relay(upstream_base: &str, answer: Answer, own_key: Option<&str>) -> Response
 
 /// The code as stored (`XXXX-XXXX`), from what a patient typed; `None` when it cannot be one.
 fn stored_code(typed: &str) -> Option<String> {
-    let plain: String = typed
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (plain.len() == 8 && plain.chars().all(|c| c.is_ascii_alphanumeric()))
-        .then(|| format!("{}-{}", &plain[..4], &plain[4..]))
+    crate::api::bookings::normalise_code(typed)
+        .filter(|plain| plain.len() == 8)
+        .map(|plain| format!("{}-{}", &plain[..4], &plain[4..]))
 }
 
 fn no_such_booking() -> ApiError {

@@ -117,7 +117,7 @@ fn fingerprint(request: &BookingRequest) -> String {
 }
 
 /// Booking codes are read off paper and phones: case, spaces and dashes do not matter.
-fn normalise_code(code: &str) -> Option<String> {
+pub(crate) fn normalise_code(code: &str) -> Option<String> {
     let code: String = code
         .chars()
         .filter(|c| !matches!(c, '-' | ' '))

@@ -1,6 +1,6 @@
 //! The `/api/v1` routes: one file per resource, sharing [`AppState`].
 
-mod bookings;
+pub(crate) mod bookings;
 mod catalogue;
 mod channels;
 mod holds;
