@@ -3,16 +3,17 @@ import {
   api,
   expect,
   expectAccessible,
+  freeSlot as freeSlotOf,
   freshPassport,
   freshPerson,
   hhmm,
   lookupBooking,
   maskedMobile,
+  remaining,
   test,
+  type Open,
   type Person,
   type Schedule,
-  type Session,
-  type Slot,
 } from './support';
 
 // Each test books for someone of its own: the server's real-name rules (one booking per person per
@@ -28,28 +29,11 @@ function typo(id: string): string {
 }
 
 /**
- * A slot of a doctor in h1-cardio with at least `min` places, from tomorrow on (so its cancel
- * deadline is ahead), and its session. The phone and desktop projects run side by side against one
- * server, so each takes its own slots.
+ * A bookable slot of a doctor in h1-cardio with at least `min` places. The phone and desktop
+ * projects run side by side against one server, so each takes its own slots.
  */
-async function freeSlot(request: APIRequestContext, doctor: string, min = 1, nth = 0): Promise<{ session: Session; slot: Slot }> {
-  const skip = nth + (test.info().project.name === 'phone' ? 20 : 0);
-  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
-  const found: { session: Session; slot: Slot }[] = [];
-  for (const session of schedule.sessions) {
-    if (session.status !== 'open') continue;
-    for (const slot of session.slots) {
-      if (slot.remaining >= min && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) found.push({ session, slot });
-    }
-  }
-  expect(found.length, `free slot of ${doctor}`).toBeGreaterThan(skip);
-  return found[skip];
-}
-
-async function remaining(request: APIRequestContext, doctor: string, slotId: string): Promise<number> {
-  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
-  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
-  throw new Error(`no slot ${slotId}`);
+function freeSlot(request: APIRequestContext, doctor: string, min = 1, nth = 0): Promise<Open> {
+  return freeSlotOf(request, doctor, nth + (test.info().project.name === 'phone' ? 20 : 0), min);
 }
 
 const bookUrl = (doctor: string, slot: string) => `/hospitals/h1/departments/h1-cardio/doctors/${doctor}/book/${slot}`;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Frame, FrameLocator, Page } from '@playwright/test';
-import { api, expect, expectAccessible, freshPerson, lookupBooking, test, type Person, type Schedule, type Session, type Slot } from './support';
+import { api, bookableSlots, expect, expectAccessible, freeSlot, freshPerson, lookupBooking, test, type Person, type Schedule, type Session, type Slot } from './support';
 
 // The app inside a partner's page on another loopback origin, put there by public/embed.js. Two
 // small HTTP servers of the test stand for the partner's site and a site the config does not
@@ -149,14 +149,8 @@ test('a partner embeds the app with one script: preselection, events, height and
 });
 
 test('a booking made through the embed carries the partner channel and tells the host its code and time only', async ({ page, request }) => {
-  const skip = 30;
   const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-6&days=14');
-  const found: { session: Session; slot: Slot }[] = [];
-  for (const session of schedule.sessions) {
-    if (session.status !== 'open') continue;
-    for (const slot of session.slots) if (slot.remaining >= 1 && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) found.push({ session, slot });
-  }
-  const { session, slot } = found[skip];
+  const { session, slot } = await freeSlot(request, 'h1-cardio-6', 30);
   await serveApp(page);
   servePartner(partner, '/booking', 'data-hospital="h1" data-department="h1-cardio" data-lang="en" data-channel="partner-a"');
   await page.goto(`${partner.origin}/booking`);
@@ -177,8 +171,9 @@ test('a booking made through the embed carries the partner channel and tells the
 
 test('a booking refused by the server is reported to the host with its reason only', async ({ page, request }) => {
   const schedule = await api<Schedule>(request, '/schedules?doctor=h1-cardio-6&days=14');
-  const session = schedule.sessions.find((s) => s.status === 'open' && s.slots.some((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000))!;
-  const slot = session.slots.filter((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000).pop()!;
+  // The last bookable slot of the first session that has one.
+  const open = await bookableSlots(request, 'doctor=h1-cardio-6');
+  const { session, slot } = open.filter((o) => o.session.id === open[0].session.id).pop()!;
   await serveApp(page);
   // The server answers the confirmation: someone else got the last place.
   await page.route('**/api/v1/bookings', (route) =>

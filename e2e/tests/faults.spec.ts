@@ -1,5 +1,5 @@
 import type { APIRequestContext, Page } from '@playwright/test';
-import { expect, expectAccessible, freshPassport, freshPerson, startServer, test, type OwnServer, type Schedule, type Slot } from './support';
+import { expect, expectAccessible, freeSlot, freshPassport, freshPerson, remaining, startServer, test, type OwnServer, type Slot } from './support';
 
 // The fault matrix: each scenario breaks the network or the server for real while a patient
 // books, then checks the end state on the server (bookings under the key) and on the screen.
@@ -34,19 +34,7 @@ async function setFaults(request: APIRequestContext, spec: string) {
 let taken = 0;
 /** A free slot of the doctor from tomorrow on; each call takes another one. */
 async function nextSlot(request: APIRequestContext): Promise<Slot> {
-  const schedule = (await (await request.get(`${base}/api/v1/schedules?doctor=${DOCTOR}&days=14`)).json()) as Schedule;
-  const slots = schedule.sessions
-    .filter((s) => s.status === 'open')
-    .flatMap((s) => s.slots)
-    .filter((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000);
-  expect(slots.length).toBeGreaterThan(taken);
-  return slots[taken++];
-}
-
-async function remaining(request: APIRequestContext, slotId: string): Promise<number> {
-  const schedule = (await (await request.get(`${base}/api/v1/schedules?doctor=${DOCTOR}&days=14`)).json()) as Schedule;
-  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
-  throw new Error(`no slot ${slotId}`);
+  return (await freeSlot(request, DOCTOR, taken++, 1, base)).slot;
 }
 
 /** Opens the booking page of a slot and fills in the patient, up to the review step. */
@@ -99,7 +87,7 @@ const banner = (page: Page) => page.getByRole('complementary', { name: 'Bookings
 
 test('offline at confirm: the booking waits on the device, shows on every page, and goes out once when the network returns', async ({ page, context, request }) => {
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const keys = bookingPosts(page);
   await context.setOffline(true);
@@ -116,7 +104,7 @@ test('offline at confirm: the booking waits on the device, shows on every page, 
   await expect(banner(page)).toContainText('Booking confirmed, code', { timeout: 20_000 });
   expect(new Set(keys).size).toBe(1);
   expect(await bookedUnder(request, keys[0])).toBe(200);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 
   await banner(page).getByRole('link', { name: 'View' }).click();
   await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/);
@@ -128,7 +116,7 @@ test('offline at confirm: the booking waits on the device, shows on every page, 
 
 test('a burst of "unavailable" answers is ridden out, never sooner than Retry-After, into one booking', async ({ page, request }) => {
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const sent: number[] = [];
   page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/api/v1/bookings') && sent.push(Date.now()));
@@ -139,12 +127,12 @@ test('a burst of "unavailable" answers is ridden out, never sooner than Retry-Af
   expect(sent.length).toBe(3);
   expect(sent[1] - sent[0]).toBeGreaterThanOrEqual(1_900);
   expect(sent[2] - sent[1]).toBeGreaterThanOrEqual(1_900);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 test('the answer lost after the server booked: the app asks by key instead of booking again', async ({ page, request }) => {
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const keys = bookingPosts(page);
   await setFaults(request, 'drop_after_commit=1.0');
@@ -154,12 +142,12 @@ test('the answer lost after the server booked: the app asks by key instead of bo
   await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 20_000 });
   expect(new Set(keys).size).toBe(1);
   expect(await bookedUnder(request, keys[0])).toBe(200);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 test('a reload mid-retry keeps the booking on its way and takes no second place', async ({ page, request }) => {
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const keys = bookingPosts(page);
   // The booking endpoint cannot be reached; the rest of the API can.
@@ -177,7 +165,7 @@ test('a reload mid-retry keeps the booking on its way and takes no second place'
   await page.reload();
   await expect(waiting(page)).toBeVisible();
   expect(holds).toEqual([]);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 
   await page.unroute('**/api/v1/bookings');
   await page.unroute('**/api/v1/bookings/by-key');
@@ -192,7 +180,7 @@ test('a reload mid-retry keeps the booking on its way and takes no second place'
   // … and gone the moment it settled.
   expect(await outboxRecords(page)).toEqual([]);
   // The hold became the booking: one place, not two.
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 test('giving up stops the tries, says whether a request may have got through, and keeps what was typed', async ({ page, request }) => {
@@ -218,7 +206,7 @@ test('giving up stops the tries, says whether a request may have got through, an
 
 test('two tabs never both send, and a closed tab\'s booking is carried on by the other', async ({ page, context, request }) => {
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   const other = await context.newPage();
   await upToReview(page, slot);
   await other.goto(`${base}/bookings?lang=en`);
@@ -238,7 +226,7 @@ test('two tabs never both send, and a closed tab\'s booking is carried on by the
   expect(fromOther.length).toBeGreaterThanOrEqual(1);
   expect(new Set([...fromFirst, ...fromOther]).size).toBe(1);
   expect(await bookedUnder(request, fromFirst[0])).toBe(200);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 /** Serves the page a config of the test's own (same API, other settings). */
@@ -255,7 +243,7 @@ test('a server slower than the app\'s timeout: the app asks by key and the booki
   test.setTimeout(60_000);
   await withConfig(page, { timeout_ms: 2000 });
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const keys = bookingPosts(page);
   await setFaults(request, 'latency=3s');
@@ -265,24 +253,24 @@ test('a server slower than the app\'s timeout: the app asks by key and the booki
   await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 30_000 });
   expect(new Set(keys).size).toBe(1);
   expect(await bookedUnder(request, keys[0])).toBe(200);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 test('the first API endpoint down: the booking goes through the next one', async ({ page, request }) => {
   await withConfig(page, { base_urls: ['http://127.0.0.1:9/api/v1', '/api/v1'] });
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const keys = bookingPosts(page);
   await page.getByRole('button', { name: 'Confirm booking' }).click();
   await expect(page).toHaveURL(/\/bookings\/[A-Z0-9]+$/, { timeout: 20_000 });
   expect(await bookedUnder(request, keys[0])).toBe(200);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 test('closed with a booking waiting and opened again: it carries on and settles', async ({ page, context, request }) => {
   const slot = await nextSlot(request);
-  const before = await remaining(request, slot.id);
+  const before = await remaining(request, DOCTOR, slot.id, base);
   await upToReview(page, slot);
   const keys: string[] = [];
   context.on('request', (r) => {
@@ -301,7 +289,7 @@ test('closed with a booking waiting and opened again: it carries on and settles'
   await expect(banner(again)).toContainText('Booking confirmed, code', { timeout: 20_000 });
   expect(new Set(keys).size).toBe(1);
   expect(await bookedUnder(request, keys[0])).toBe(200);
-  expect(await remaining(request, slot.id)).toBe(before - 1);
+  expect(await remaining(request, DOCTOR, slot.id, base)).toBe(before - 1);
 });
 
 test('random failures and dropped answers, seeded: every booking ends confirmed exactly once', async ({ page, request }, info) => {
@@ -312,7 +300,7 @@ test('random failures and dropped answers, seeded: every booking ends confirmed 
     // Another patient each round: the same one would be refused the doctor twice a day.
     ({ id: ID, phone: PHONE } = freshPerson());
     const slot = await nextSlot(request);
-    const before = await remaining(request, slot.id);
+    const before = await remaining(request, DOCTOR, slot.id, base);
     await upToReview(page, slot);
     const keys = bookingPosts(page);
     await setFaults(request, `error_rate=0.3,drop_after_commit=0.5,seed=${seed * 10 + round}`);
@@ -331,7 +319,7 @@ test('random failures and dropped answers, seeded: every booking ends confirmed 
     await request.delete(`${base}/api/v1/_faults`);
     expect(new Set(keys).size, `seed ${seed}`).toBe(1);
     expect(await bookedUnder(request, keys[0])).toBe(200);
-    expect(await remaining(request, slot.id), `seed ${seed}`).toBe(before - 1);
+    expect(await remaining(request, DOCTOR, slot.id, base), `seed ${seed}`).toBe(before - 1);
   }
 });
 
@@ -341,13 +329,6 @@ test.describe('with holds of three seconds', () => {
     short = await startServer(['--hold-seconds', '3']);
   });
   test.afterAll(() => short?.stop());
-
-  /** The places left in a slot of `doctor`, as the short-hold server counts them now. */
-  async function remainingThere(request: APIRequestContext, doctor: string, slotId: string): Promise<number> {
-    const schedule = (await (await request.get(`${short.base}/api/v1/schedules?doctor=${doctor}&days=14`)).json()) as Schedule;
-    for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
-    throw new Error(`no slot ${slotId}`);
-  }
 
   /** Another patient books the slot straight through the API. */
   async function someoneElseBooks(request: APIRequestContext, slotId: string) {
@@ -360,18 +341,14 @@ test.describe('with holds of three seconds', () => {
 
   test('the slot taken by someone else while the patient was offline: told so, with other slots', async ({ page, context, request }) => {
     const doctor = 'h1-cardio-3'; // one place per slot
-    const schedule = (await (await request.get(`${short.base}/api/v1/schedules?doctor=${doctor}&days=14`)).json()) as Schedule;
-    const slot = schedule.sessions
-      .filter((s) => s.status === 'open')
-      .flatMap((s) => s.slots)
-      .find((x) => x.remaining === 1 && Date.parse(x.start) > Date.now() + 26 * 3_600_000)!;
+    const { slot } = await freeSlot(request, doctor, 0, 1, short.base);
     await upToReview(page, slot, doctor, short.base);
     const keys = bookingPosts(page);
     await context.setOffline(true);
     await page.getByRole('button', { name: 'Confirm booking' }).click();
     await expect(waiting(page)).toBeVisible();
     // The hold runs out (its place is free again) and another patient books the last place.
-    await expect.poll(() => remainingThere(request, doctor, slot.id), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => remaining(request, doctor, slot.id, short.base), { timeout: 10_000 }).toBe(1);
     await someoneElseBooks(request, slot.id);
 
     await context.setOffline(false);
@@ -386,18 +363,14 @@ test.describe('with holds of three seconds', () => {
 
   test('refused while the patient was on another page: the banner says why and links the other slots', async ({ page, context, request }) => {
     const doctor = 'h1-cardio-3';
-    const schedule = (await (await request.get(`${short.base}/api/v1/schedules?doctor=${doctor}&days=14`)).json()) as Schedule;
-    const slot = schedule.sessions
-      .filter((s) => s.status === 'open')
-      .flatMap((s) => s.slots)
-      .filter((x) => x.remaining === 1 && Date.parse(x.start) > Date.now() + 26 * 3_600_000)[1];
+    const { slot } = await freeSlot(request, doctor, 1, 1, short.base);
     await upToReview(page, slot, doctor, short.base);
     await context.setOffline(true);
     await page.getByRole('button', { name: 'Confirm booking' }).click();
     await expect(waiting(page)).toBeVisible();
     await page.getByRole('link', { name: 'My bookings' }).first().click();
     await expect(banner(page)).toContainText('Waiting to send');
-    await expect.poll(() => remainingThere(request, doctor, slot.id), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => remaining(request, doctor, slot.id, short.base), { timeout: 10_000 }).toBe(1);
     await someoneElseBooks(request, slot.id);
 
     await context.setOffline(false);

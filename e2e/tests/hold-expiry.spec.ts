@@ -1,4 +1,4 @@
-import { expect, startServer, test, type OwnServer } from './support';
+import { expect, freeSlot, startServer, test, type OwnServer } from './support';
 
 // A second reference server whose holds last 3 seconds, so expiry happens within the test.
 let server: OwnServer;
@@ -12,11 +12,7 @@ test.beforeAll(async () => {
 test.afterAll(() => server?.stop());
 
 test('an expired hold says so and the slot can be taken again', async ({ page, request }) => {
-  const schedule = await (await request.get(`${base}/api/v1/schedules?doctor=h1-cardio-5&days=14`)).json();
-  const slot = schedule.sessions
-    .filter((s: { status: string }) => s.status === 'open')
-    .flatMap((s: { slots: { id: string; start: string; remaining: number }[] }) => s.slots)
-    .find((x: { start: string; remaining: number }) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 3_600_000);
+  const { slot } = await freeSlot(request, 'h1-cardio-5', 0, 1, base);
   await page.goto(`${base}/hospitals/h1/departments/h1-cardio/doctors/h1-cardio-5/book/${slot.id}?lang=en`);
   await expect(page.getByRole('timer')).toContainText('held for you for 0:0');
   // Under a minute left: said once, politely, before the slot is lost.

@@ -1,5 +1,5 @@
 import type { APIRequestContext, Page } from '@playwright/test';
-import { api, expect, expectAccessible, freshPerson, test, type Schedule, type Session, type Slot } from './support';
+import { expect, expectAccessible, freeSlot, freshPerson, remaining, test } from './support';
 
 // The same build on a lobby kiosk (1080×1920 portrait touch, the `kiosk` project): large type, an
 // on-screen keypad, an idle warning, and a reset after which nothing of the last patient is left.
@@ -26,26 +26,6 @@ async function kioskConfig(page: Page) {
       },
     }),
   );
-}
-
-/** A free slot of a doctor in h1-cardio from tomorrow on, skipping `nth` (tests take their own). */
-async function freeSlot(request: APIRequestContext, doctor: string, nth: number): Promise<{ session: Session; slot: Slot }> {
-  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
-  const found: { session: Session; slot: Slot }[] = [];
-  for (const session of schedule.sessions) {
-    if (session.status !== 'open') continue;
-    for (const slot of session.slots) {
-      if (slot.remaining >= 1 && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) found.push({ session, slot });
-    }
-  }
-  expect(found.length).toBeGreaterThan(nth);
-  return found[nth];
-}
-
-async function remaining(request: APIRequestContext, doctor: string, slotId: string): Promise<number> {
-  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`);
-  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
-  throw new Error(`no slot ${slotId}`);
 }
 
 /** Types on the on-screen keypad below a field. */

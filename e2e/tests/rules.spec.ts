@@ -1,5 +1,6 @@
 import type { APIRequestContext, Page } from '@playwright/test';
 import {
+  bookableSlots,
   bookThroughApi,
   clientToken,
   expect,
@@ -7,11 +8,9 @@ import {
   freshPerson,
   startServer,
   test,
+  type Open,
   type OwnServer,
   type Person,
-  type Schedule,
-  type Session,
-  type Slot,
 } from './support';
 
 // The real-name booking rules (实名制) and the lock on a booking code, as a patient meets them: the
@@ -20,22 +19,8 @@ import {
 // and the form keeps what was typed. Servers of this file's own, so each rule can be set on its
 // own and the shared server's bookings never count.
 
-type Open = { session: Session; slot: Slot };
-
 /** Free slots of the cardiology department a day or more ahead (so cancelling is still open). */
-async function openSlots(request: APIRequestContext, server: OwnServer): Promise<Open[]> {
-  const res = await request.get(`${server.base}/api/v1/schedules?department=h1-cardio&days=14`);
-  expect(res.ok()).toBeTruthy();
-  const schedule = (await res.json()) as Schedule;
-  const open: Open[] = [];
-  for (const session of schedule.sessions) {
-    if (session.status !== 'open') continue;
-    for (const slot of session.slots) {
-      if (slot.remaining > 0 && Date.parse(slot.start) > Date.now() + 26 * 3_600_000) open.push({ session, slot });
-    }
-  }
-  return open;
-}
+const openSlots = (request: APIRequestContext, server: OwnServer) => bookableSlots(request, 'department=h1-cardio', 1, server.base);
 
 /** Slots taken by earlier tests of this file (on the same server) are not offered again. */
 const used = new Set<string>();
@@ -261,11 +246,8 @@ test.describe('a booking code locked after wrong proofs', () => {
 });
 
 test('a hold refused for too many requests says how long to wait, and taking it again works after', async ({ page, request }) => {
-  const schedule = (await (await request.get('/api/v1/schedules?department=h1-cardio&days=14')).json()) as Schedule;
   // The phone and desktop projects run side by side on the shared server: each takes its own.
-  const open = schedule.sessions
-    .filter((s) => s.status === 'open')
-    .flatMap((session) => session.slots.filter((x) => x.remaining > 0 && Date.parse(x.start) > Date.now() + 26 * 3_600_000).map((slot) => ({ session, slot })));
+  const open = await bookableSlots(request, 'department=h1-cardio');
   const { session, slot } = open[open.length - (test.info().project.name === 'phone' ? 2 : 5)];
   let refused = 0;
   await page.route('**/api/v1/holds', (route) => {

@@ -152,9 +152,12 @@ export type Session = {
 };
 export type Schedule = { from: string; days: number; utc_offset_minutes: number; doctors: Doctor[]; sessions: Session[] };
 
-/** Reads the API directly, to find data the browser should then show. */
-export async function api<T>(request: APIRequestContext, path: string): Promise<T> {
-  const res = await request.get(`/api/v1${path}`);
+/**
+ * Reads the API directly, to find data the browser should then show. `at` is the origin of a
+ * server the test started itself; by default, the shared one.
+ */
+export async function api<T>(request: APIRequestContext, path: string, at = ''): Promise<T> {
+  const res = await request.get(`${at}/api/v1${path}`);
   expect(res.ok(), `GET ${path} -> ${res.status()}`).toBeTruthy();
   return (await res.json()) as T;
 }
@@ -198,6 +201,39 @@ export async function findSession(
     }
   }
   throw new Error('demo data has no such session');
+}
+
+/** A slot a patient can book, with its session. */
+export type Open = { session: Session; slot: Slot };
+
+/**
+ * The slots with at least `min` places in the open sessions of a schedule (`of`: `doctor=…` or
+ * `department=…`) over the next 14 days, from tomorrow on (so their cancel deadline is ahead), in
+ * the order the schedule lists them.
+ */
+export async function bookableSlots(request: APIRequestContext, of: string, min = 1, at = ''): Promise<Open[]> {
+  const schedule = await api<Schedule>(request, `/schedules?${of}&days=14`, at);
+  return schedule.sessions
+    .filter((session) => session.status === 'open')
+    .flatMap((session) => session.slots.map((slot) => ({ session, slot })))
+    .filter(({ slot }) => slot.remaining >= min && Date.parse(slot.start) > Date.now() + 26 * 3_600_000);
+}
+
+/**
+ * The `nth` bookable slot of a doctor (see [bookableSlots]). Tests running side by side against one
+ * server each take their own `nth`, so none books a place another counts on.
+ */
+export async function freeSlot(request: APIRequestContext, doctor: string, nth = 0, min = 1, at = ''): Promise<Open> {
+  const found = await bookableSlots(request, `doctor=${doctor}`, min, at);
+  expect(found.length, `bookable slot ${nth} of ${doctor}`).toBeGreaterThan(nth);
+  return found[nth];
+}
+
+/** The places left in a slot of a doctor, as the server counts them now. */
+export async function remaining(request: APIRequestContext, doctor: string, slotId: string, at = ''): Promise<number> {
+  const schedule = await api<Schedule>(request, `/schedules?doctor=${doctor}&days=14`, at);
+  for (const s of schedule.sessions) for (const x of s.slots) if (x.id === slotId) return x.remaining;
+  throw new Error(`no slot ${slotId}`);
 }
 
 /** `08:30` of an RFC 3339 time, read in its own offset (the hospital's, in the demo data). */
