@@ -1,6 +1,6 @@
 //! Fairslot's pure core: the booking domain, the native API contract, identity validation,
-//! hospital-local time, runtime config validation, schedule grouping, the retry policy and the
-//! offline outbox's state machine.
+//! hospital-local time, runtime config validation, schedule grouping, the retry policy, the
+//! offline outbox's state machine and the open ledger's proofs.
 //!
 //! Nothing here touches a browser, a socket, a clock or a database, so every rule is tested on the
 //! host with `cargo test` and shared by the app (compiled to WebAssembly) and the reference server.
@@ -13,6 +13,7 @@ pub mod history;
 pub mod ics;
 pub mod identity;
 pub mod kiosk;
+pub mod ledger;
 pub mod outbox;
 pub mod retry;
 pub mod schedule;
