@@ -74,6 +74,16 @@ pub struct Config {
     #[arg(long, env = "FAIRSLOT_FHIR_TOKEN", hide_env_values = true)]
     pub fhir_token: Option<String>,
 
+    /// The open ledger's name (origin): who signs its checkpoints, as monitors and the app will
+    /// know it. Usually the deployment's host and a path; no spaces or `+`. The signing key is
+    /// `ledger.key` in the data directory, made on first start.
+    #[arg(
+        long,
+        env = "FAIRSLOT_LEDGER_ORIGIN",
+        default_value = "fairslot.localhost/ledger"
+    )]
+    pub ledger_origin: String,
+
     /// Real-name booking rules (实名制), holds and proofs.
     #[command(flatten)]
     pub rules: Rules,

@@ -2,7 +2,8 @@
 //! end-to-end tests run against.
 //!
 //! `/api/v1` serves hospitals, department trees, doctors, schedules, holds, idempotent bookings,
-//! lookup and cancel, per-channel statistics and health, as documented in `openapi.json`. Data
+//! lookup and cancel, per-channel statistics, the open ledger ([`ledger`]) and health, as
+//! documented in `openapi.json`. Data
 //! lives in SQLite; every change of capacity is one transaction, so no slot is ever overbooked.
 //!
 //! With `--fhir-upstream` it is also a gateway in front of a FHIR server at `/fhir` (see
@@ -19,6 +20,7 @@ pub mod faults;
 pub mod gateway;
 pub mod guard;
 pub mod headers;
+pub mod ledger;
 pub mod problem;
 pub mod random;
 pub mod rules;

@@ -4,6 +4,9 @@
 //! every run. [`secret_code`] draws from the operating system, because a booking code (together
 //! with the last four document characters) is what proves ownership and must not be guessable.
 
+use std::io::Write;
+use std::path::Path;
+
 /// Alphabet of human-facing codes: no 0/O, 1/I/L, so codes survive being read aloud or
 /// copied from paper.
 pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -51,6 +54,56 @@ impl SplitMix64 {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+}
+
+/// Reads a 32-byte key kept as 64 hex digits in `path`, or makes one from the operating system's
+/// random source if there is none yet. Written whole to a file of its own (mode 0600), then
+/// linked into place: no process ever reads half a key, a crash leaves no empty key file behind,
+/// and of two servers starting at once, both end up with the one that was linked first.
+pub fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => from_hex(text.trim()).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is not 64 hex digits", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+            let mut draft = path.as_os_str().to_owned();
+            draft.push(format!(".{}", std::process::id()));
+            let draft = std::path::PathBuf::from(draft);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&draft)?;
+            let text: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            drop(file);
+            let linked = std::fs::hard_link(&draft, path);
+            let _ = std::fs::remove_file(&draft);
+            match linked {
+                Ok(()) => Ok(key),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_key(path),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn from_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(key)
 }
 
 /// FNV-1a: a stable string hash (std's hasher is randomly keyed per process).

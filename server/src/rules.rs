@@ -4,7 +4,6 @@
 //! Every rule is checked inside the transaction that takes the place, so two racing requests of
 //! one person cannot both pass it, however many server processes share the database.
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -14,6 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::Rules;
+use crate::random::load_or_create_key;
 
 /// Limits on holds (锁号), so one script cannot keep a session's places from everyone else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,52 +115,7 @@ impl HashKey {
     /// Reads the key from `dir`, or makes one (from the operating system's random source) on
     /// first start. Servers sharing a database must share this file.
     pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
-        let path = dir.join(KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_hex(text.trim()).ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is not 64 hex digits", path.display()),
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-                // Written whole to a file of its own, then linked into place: no process ever
-                // reads half a key, and a crash leaves no empty key file behind.
-                let draft = dir.join(format!("{KEY_FILE}.{}", std::process::id()));
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(&draft)?;
-                file.write_all(hex(&key).as_bytes())?;
-                file.sync_all()?;
-                drop(file);
-                let linked = std::fs::hard_link(&draft, &path);
-                let _ = std::fs::remove_file(&draft);
-                match linked {
-                    Ok(()) => Ok(Self(key)),
-                    // Another process made it first: use theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        Self::load_or_create(dir)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 64 {
-            return None;
-        }
-        let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(Self(key))
+        load_or_create_key(&dir.join(KEY_FILE)).map(Self)
     }
 
     fn hash(&self, domain: &str, value: &str) -> String {

@@ -37,6 +37,7 @@ use crate::faults::{DropConnection, Faults};
 use crate::gateway::{self, Upstream, UpstreamError};
 use crate::guard::{self, Connections, Limits, Peer};
 use crate::headers::{self, StaticPageHeaders};
+use crate::ledger::{self, Ledger};
 use crate::problem::ApiError;
 use crate::rules::{self, HashKey, Policy};
 use crate::seed::{self, Demo};
@@ -279,6 +280,12 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
             path: config.data_dir.join(rules::KEY_FILE),
             source,
         })?;
+    let ledger = Ledger::open(&config.ledger_origin, &config.data_dir).map_err(|source| {
+        StartError::DataDir {
+            path: config.data_dir.join(ledger::KEY_FILE),
+            source,
+        }
+    })?;
     let state = AppState {
         store,
         clock,
@@ -290,6 +297,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<RunningServ
             policy: Policy::from(&config.rules),
         }),
         hash_key: Arc::new(hash_key),
+        ledger: Arc::new(ledger),
     };
     let limits = Arc::new(Limits::new(&config.guard));
     let options = AppOptions {

@@ -102,6 +102,49 @@ impl Entry {
     }
 }
 
+/// The answer of `GET /ledger/inclusion` and `GET /ledger/consistency`: the latest signed
+/// checkpoint and the proof against it, hashes in base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofAnswer {
+    pub checkpoint: String,
+    pub size: u64,
+    pub hashes: Vec<String>,
+}
+
+impl ProofAnswer {
+    pub fn new(checkpoint: String, size: u64, hashes: &[Hash]) -> Self {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Self {
+            checkpoint,
+            size,
+            hashes: hashes.iter().map(|h| b64.encode(h)).collect(),
+        }
+    }
+
+    /// The proof's hashes, refusing any that is not 32 bytes of base64.
+    pub fn hashes(&self) -> Result<Vec<Hash>, LedgerError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.hashes
+            .iter()
+            .map(|h| {
+                b64.decode(h)
+                    .ok()
+                    .and_then(|bytes| Hash::try_from(bytes.as_slice()).ok())
+                    .ok_or(LedgerError::Malformed("proof"))
+            })
+            .collect()
+    }
+}
+
+/// The answer of `GET /ledger/entries`: the leaves from `start` on, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesAnswer {
+    pub start: u64,
+    pub entries: Vec<String>,
+}
+
 fn digest(hash: &Hash) -> sha2::digest::Output<Sha256> {
     (*hash).into()
 }

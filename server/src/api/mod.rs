@@ -4,6 +4,7 @@ pub(crate) mod bookings;
 mod catalogue;
 mod channels;
 mod holds;
+mod ledger;
 mod system;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::clock::Clock;
 use crate::extract::{MAX_BODY_BYTES, require_valid_channel};
 use crate::faults::{self, Faults};
 use crate::guard::{self, Limits};
+use crate::ledger::Ledger;
 use crate::problem::{ApiError, method_not_allowed};
 use crate::rules::{HashKey, Policy};
 use crate::store::{Store, StoreError, StoreResult};
@@ -49,6 +51,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Names people, phones and addresses in the rule tables without keeping them.
     pub hash_key: Arc<HashKey>,
+    /// The open ledger's tree and signing key.
+    pub ledger: Arc<Ledger>,
 }
 
 impl AppState {
@@ -102,7 +106,12 @@ pub fn router(state: AppState, limits: Arc<Limits>) -> Router {
         .route(&path("/bookings/{code}"), MethodRouter::new())
         .route(&path("/bookings/{code}/lookup"), post(bookings::lookup))
         .route(&path("/bookings/{code}/cancel"), post(bookings::cancel))
-        .route(&path("/channels/stats"), get(channels::stats));
+        .route(&path("/channels/stats"), get(channels::stats))
+        .route(&path("/ledger/checkpoint"), get(ledger::checkpoint))
+        .route(&path("/ledger/key"), get(ledger::key))
+        .route(&path("/ledger/entries"), get(ledger::entries))
+        .route(&path("/ledger/inclusion"), get(ledger::inclusion))
+        .route(&path("/ledger/consistency"), get(ledger::consistency));
     if state.settings.fault_control {
         api = api.route(
             &path("/_faults"),

@@ -185,7 +185,7 @@ pub fn ensure(store: &dyn Store, demo: &Demo, now: DateTime<Utc>) -> StoreResult
             &entry.hospital.id,
             &date_range(today, SCHEDULE_DAYS).collect::<Vec<_>>(),
         );
-        added += store.add_sessions(&sessions)?;
+        added += store.add_sessions(&sessions, now)?;
     }
     Ok(added)
 }

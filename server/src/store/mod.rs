@@ -181,8 +181,9 @@ pub struct NewSession {
 pub trait Store: Send + Sync + 'static {
     /// Adds hospitals, departments and doctors that do not exist yet; never changes existing ones.
     fn install_catalogue(&self, catalogue: &[CatalogueHospital]) -> StoreResult<()>;
-    /// Adds sessions and their slots that do not exist yet; returns how many sessions were new.
-    fn add_sessions(&self, sessions: &[NewSession]) -> StoreResult<usize>;
+    /// Adds sessions and their slots that do not exist yet, each with its release in the open
+    /// ledger; returns how many sessions were new.
+    fn add_sessions(&self, sessions: &[NewSession], now: DateTime<Utc>) -> StoreResult<usize>;
 
     fn hospitals(&self, now: DateTime<Utc>) -> StoreResult<Vec<Hospital>>;
     fn hospital(&self, id: &str, now: DateTime<Utc>) -> StoreResult<Hospital>;
@@ -239,6 +240,8 @@ pub trait Store: Send + Sync + 'static {
         late: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Booking>;
+    /// Up to `limit` leaves of the open ledger from index `from` on, in order.
+    fn ledger_leaves(&self, from: u64, limit: u64) -> StoreResult<Vec<String>>;
     /// Bookings per channel per creation day (hospital time), `from..=to`.
     fn channel_stats(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<ChannelDayStats>>;
 

@@ -130,7 +130,9 @@ CREATE TABLE IF NOT EXISTS bookings (
     -- Keyed hash of the address a booking came from, and when, if it took a place without a
     -- live hold (such bookings have a budget per address).
     address_hash       TEXT,
-    direct_ms          INTEGER
+    direct_ms          INTEGER,
+    -- The booking's opaque id in the open ledger: random, tied to nothing about the patient.
+    ledger_entry       TEXT
 );
 CREATE INDEX IF NOT EXISTS bookings_by_day ON bookings(created_date, channel);
 CREATE INDEX IF NOT EXISTS bookings_by_slot ON bookings(slot_id);
@@ -145,3 +147,18 @@ CREATE TABLE IF NOT EXISTS proof_failures (
     failed_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS proof_failures_by_code ON proof_failures(code, failed_ms);
+
+-- The open ledger: one row per entry, in order, never changed. `leaf` is the entry's JSON text
+-- exactly as it is hashed into the Merkle tree and served; it holds no personal data.
+CREATE TABLE IF NOT EXISTS ledger (
+    idx  INTEGER PRIMARY KEY CHECK (idx >= 0),
+    leaf TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS ledger_is_append_only_update BEFORE UPDATE ON ledger
+BEGIN
+    SELECT RAISE(ABORT, 'the ledger is append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS ledger_is_append_only_delete BEFORE DELETE ON ledger
+BEGIN
+    SELECT RAISE(ABORT, 'the ledger is append-only');
+END;

@@ -9,6 +9,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use fairslot_core::identity::{self, MobileNumber, Patient};
+use fairslot_core::ledger::{Entry, Policy};
 use fairslot_core::time::{hospital_today, offset};
 use fairslot_core::{
     API_PREFIX, Alternative, Booking, BookingRule, BookingStatus, ChannelDayStats, Department,
@@ -31,14 +32,17 @@ use crate::random::secret_code;
 use crate::rules::{LATE_CANCEL_WINDOW, ProofPolicy};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 2;
-/// Brings a version 1 database to version 2; `SCHEMA` then adds what is new.
+const SCHEMA_VERSION: i64 = 3;
+/// Bring a database of an older version to the next one, in turn; `SCHEMA` then adds what is new.
 const MIGRATE_1_TO_2: &str = include_str!("migrate_1_to_2.sql");
+const MIGRATE_2_TO_3: &str = include_str!("migrate_2_to_3.sql");
 /// Reader connections; a couple per core is plenty for SQLite reads that take microseconds.
 const READERS: usize = 4;
 /// How long a connection waits for another process's lock before reporting busy.
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 const BOOKING_CODE_LEN: usize = 8;
+/// A booking's id in the open ledger: long enough never to repeat, and unrelated to its code.
+const LEDGER_ENTRY_LEN: usize = 16;
 
 /// The SQLite-backed store.
 pub struct SqliteStore {
@@ -66,6 +70,9 @@ impl SqliteStore {
         }
         if version == 1 {
             tx.execute_batch(MIGRATE_1_TO_2)?;
+        }
+        if (1..=2).contains(&version) {
+            tx.execute_batch(MIGRATE_2_TO_3)?;
         }
         tx.execute_batch(SCHEMA)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -131,11 +138,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn add_sessions(&self, sessions: &[NewSession]) -> StoreResult<usize> {
+    fn add_sessions(&self, sessions: &[NewSession], now: DateTime<Utc>) -> StoreResult<usize> {
         self.write(|tx| {
             let mut added = 0;
             for new in sessions {
-                if insert_session(tx, new)? {
+                if insert_session(tx, new, now)? {
                     added += 1;
                 }
             }
@@ -462,11 +469,32 @@ impl Store for SqliteStore {
                 ],
             )?;
             give_place_back(tx, &booking.slot.slot_id)?;
+            let entry: Option<String> = tx.query_row(
+                "SELECT ledger_entry FROM bookings WHERE code = ?1",
+                [&booking.code],
+                |r| r.get(0),
+            )?;
+            if let Some(entry) = entry {
+                append_to_ledger(tx, &Entry::Cancelled { entry, at: now })?;
+            }
             Ok(Booking {
                 status: BookingStatus::Cancelled,
                 cancelled_at: Some(cancelled_at),
                 ..booking
             })
+        })
+    }
+
+    fn ledger_leaves(&self, from: u64, limit: u64) -> StoreResult<Vec<String>> {
+        self.read(|conn| {
+            let from = i64::try_from(from).unwrap_or(i64::MAX);
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut stmt = conn
+                .prepare_cached("SELECT leaf FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2")?;
+            let leaves = stmt
+                .query_map(params![from, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(leaves)
         })
     }
 
@@ -570,7 +598,7 @@ fn insert_hospital(tx: &Transaction<'_>, ord: usize, entry: &CatalogueHospital) 
 }
 
 /// Inserts a session and its slots unless the session exists; returns whether it was new.
-fn insert_session(tx: &Transaction<'_>, new: &NewSession) -> StoreResult<bool> {
+fn insert_session(tx: &Transaction<'_>, new: &NewSession, now: DateTime<Utc>) -> StoreResult<bool> {
     let s = &new.session;
     let inserted = tx
         .prepare_cached(
@@ -609,7 +637,30 @@ fn insert_session(tx: &Transaction<'_>, new: &NewSession) -> StoreResult<bool> {
             slot.remaining.min(slot.capacity),
         ])?;
     }
+    if let Some(start) = s.slots.iter().map(|slot| slot.start).min() {
+        append_to_ledger(
+            tx,
+            &Entry::Released {
+                session: s.id.clone(),
+                doctor: s.doctor_id.clone(),
+                start: start.to_utc(),
+                places: s.slots.iter().map(|slot| slot.capacity).sum(),
+                policy: Policy::Fcfs,
+                at: s.release_at.map_or(now, |t| t.to_utc().max(now)),
+            },
+        )?;
+    }
     Ok(true)
+}
+
+/// Appends an entry to the open ledger, in the transaction of the change it records, so the
+/// ledger and the bookings never disagree.
+fn append_to_ledger(tx: &Transaction<'_>, entry: &Entry) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO ledger (idx, leaf) VALUES ((SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger), ?1)",
+    )?
+    .execute([entry.leaf()])?;
+    Ok(())
 }
 
 fn hospital_from_row(r: &Row<'_>) -> rusqlite::Result<Hospital> {
@@ -1330,6 +1381,7 @@ fn insert_booking(
             break candidate;
         }
     };
+    let ledger_entry = random_code(LEDGER_ENTRY_LEN)?;
     let tz = offset(slot.utc_offset_minutes);
     let created_at = seconds(now.timestamp(), tz);
     let cancel_deadline = slot.start - new.cancel_cutoff;
@@ -1356,9 +1408,9 @@ fn insert_booking(
              response_status, response_location, response_body,
              patient_name, document_kind, document_number, document_last4, phone, medical_card,
              relationship, fee_fen, created_at, created_date, cancel_deadline, cancel_deadline_ts,
-             person_hash, phone_hash, address_hash, direct_ms)
+             person_hash, phone_hash, address_hash, direct_ms, ledger_entry)
          VALUES (?1, ?2, ?3, 'confirmed', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
         code,
@@ -1386,7 +1438,23 @@ fn insert_booking(
         new.phone,
         new.address,
         direct.then(|| now.timestamp_millis()),
+        ledger_entry,
     ])?;
+    let session: String = tx.query_row(
+        "SELECT session_id FROM slots WHERE id = ?1",
+        [&slot.slot_id],
+        |r| r.get(0),
+    )?;
+    append_to_ledger(
+        tx,
+        &Entry::Booked {
+            entry: ledger_entry,
+            session,
+            slot: slot.slot_id.clone(),
+            channel: new.channel.clone(),
+            at: now,
+        },
+    )?;
     Ok(stored)
 }
 
@@ -1647,7 +1715,8 @@ mod tests {
                      response_body, patient_name, document_kind, document_number,
                      document_last4, phone, medical_card, relationship, fee_fen, created_at,
                      created_date, cancel_deadline, cancel_deadline_ts, cancelled_at,
-                     person_hash, phone_hash, cancelled_ts, late_cancel, address_hash, direct_ms
+                     person_hash, phone_hash, cancelled_ts, late_cancel, address_hash, direct_ms,
+                     ledger_entry
                  FROM bookings",
                 [],
             )?;

@@ -12,6 +12,7 @@ mod catalogue;
 mod concurrency;
 mod faults;
 mod holds;
+mod ledger;
 mod openapi;
 mod privacy;
 mod rules;

@@ -364,7 +364,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_bookings() {
     }
     let path = dir.path().to_path_buf();
     let s = TestServer::start_as_deployed_with(move |c| c.data_dir = path).await;
-    assert_eq!(s.query_i64("PRAGMA user_version"), 2);
+    assert_eq!(s.query_i64("PRAGMA user_version"), 3);
     // The old booking is still there and still proven by its document.
     assert_eq!(
         s.lookup("OLDBOOK2", &resident_id(70)[14..]).await.status(),
