@@ -111,6 +111,10 @@ pub enum Command {
         #[arg(long, default_value = "dist/index.html")]
         index: PathBuf,
     },
+    /// Checks a deployment's open ledger with nothing but its published key: each checkpoint's
+    /// signature, that it extends the one kept from before, that the entries add up to it, and
+    /// the per-channel figures recomputed from them. Exits 1 when history was rewritten.
+    Monitor(crate::monitor::MonitorArgs),
 }
 
 /// The booking rules a deployment enforces, per person (document kind and number, compared as a

@@ -21,6 +21,7 @@ pub mod gateway;
 pub mod guard;
 pub mod headers;
 pub mod ledger;
+pub mod monitor;
 pub mod problem;
 pub mod random;
 pub mod rules;

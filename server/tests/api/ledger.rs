@@ -128,18 +128,9 @@ async fn bookings_and_cancellations_are_entries_anyone_can_verify_and_none_names
     );
 }
 
-#[tokio::test]
-async fn a_row_rewritten_behind_the_servers_back_is_caught_by_anyone_who_kept_a_checkpoint() {
-    let mut s = TestServer::start().await;
-    let key = verifier(&s).await;
-    let slot_id = slot("h1-cardio-4", 2, "am", "0900");
-    s.book_ok("ledger-key-0002", &slot_id).await;
-    let kept = checkpoint(&s, &key).await;
-    let leaves = entries(&s, kept.size).await;
-    let (index, _) = booked_index(&leaves, &slot_id);
-
-    // The operator moves the booking to another channel in the database file. The ledger refuses
-    // a plain UPDATE; someone with the file can still drop the guard.
+/// The operator moves the booking of entry `index` to another channel in the database file.
+/// The ledger refuses a plain UPDATE; someone with the file can still drop the guard.
+fn db_rewrite(s: &TestServer, index: u64) {
     let db = rusqlite::Connection::open(s.database()).unwrap();
     let refused = db.execute(
         "UPDATE ledger SET leaf = replace(leaf, '\"web\"', '\"partner-a\"') WHERE idx = ?1",
@@ -155,9 +146,57 @@ async fn a_row_rewritten_behind_the_servers_back_is_caught_by_anyone_who_kept_a_
         )
         .unwrap();
     assert_eq!(changed, 1);
-    drop(db);
+}
 
-    // The running server still signs the old tree, but the entries it serves no longer add up.
+/// Runs `fairslot-server monitor` (the real binary) once against the server, keeping its state
+/// in `state`; whether it verified, and what it printed. The server runs on the test's runtime,
+/// so the monitor waits on the blocking pool.
+async fn monitor(s: &TestServer, state: &std::path::Path) -> (bool, String) {
+    let url = s.url("");
+    let state = state.to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fairslot-server"))
+            .args(["monitor", "--url", &url, "--state"])
+            .arg(state)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn a_row_rewritten_behind_the_servers_back_is_caught_by_anyone_who_kept_a_checkpoint() {
+    let mut s = TestServer::start().await;
+    let key = verifier(&s).await;
+    let slot_id = slot("h1-cardio-4", 2, "am", "0900");
+    s.book_ok("ledger-key-0002", &slot_id).await;
+    let kept = checkpoint(&s, &key).await;
+    let leaves = entries(&s, kept.size).await;
+    let (index, _) = booked_index(&leaves, &slot_id);
+
+    // A monitor run before the rewrite kept the checkpoint of the moment.
+    let states = tempfile::tempdir().unwrap();
+    let state = states.path().join("kept.state");
+    let (ok, out) = monitor(&s, &state).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("verified"), "{out}");
+    db_rewrite(&s, index);
+
+    // The running server still signs the old tree, but the entries it serves no longer add up,
+    // which a monitor that starts now sees at once.
+    let (ok, out) = monitor(&s, &states.path().join("fresh.state")).await;
+    assert!(!ok);
+    assert!(
+        out.contains("do not add up to the signed checkpoint"),
+        "{out}"
+    );
     let served = entries(&s, kept.size).await;
     assert_ne!(
         root_of_leaves(served.iter().map(String::as_str)).1,
@@ -177,8 +216,11 @@ async fn a_row_rewritten_behind_the_servers_back_is_caught_by_anyone_who_kept_a_
     );
 
     // Restarted, it builds its tree from the rewritten rows: its new checkpoint cannot be shown
-    // to extend the one kept.
+    // to extend the one kept, and the monitor that kept one says so.
     s.restart().await;
+    let (ok, out) = monitor(&s, &state).await;
+    assert!(!ok);
+    assert!(out.contains("NOT VERIFIED"), "{out}");
     let proof = proof(&s, &format!("/ledger/consistency?first={}", kept.size)).await;
     let newer = key.open(&proof.checkpoint).unwrap();
     assert_eq!(newer.size, kept.size);
