@@ -14,8 +14,7 @@ use std::time::Duration as StdDuration;
 use chrono::TimeDelta;
 use fairslot_core::ledger::figures::Figures;
 use fairslot_core::ledger::{
-    Checkpoint, EntriesAnswer, Entry, LedgerError, NoteVerifier, ProofAnswer, root_of_leaves,
-    verify_consistency,
+    Checkpoint, EntriesAnswer, LedgerError, NoteVerifier, ProofAnswer, Served, audit,
 };
 
 /// Entries asked for at once (the most the API gives).
@@ -49,14 +48,6 @@ enum Finding {
     Unreachable(String),
     #[error("{0}")]
     Ledger(#[from] LedgerError),
-    #[error(
-        "the entries served do not add up to the signed checkpoint: {size} entries give another root"
-    )]
-    EntriesDisagree { size: u64 },
-    #[error(
-        "the ledger is smaller ({now}) than a checkpoint it signed before ({kept}): history was rewritten"
-    )]
-    Shrunk { kept: u64, now: u64 },
     #[error("the state file {0} cannot be used: {1}")]
     State(PathBuf, String),
 }
@@ -132,57 +123,54 @@ async fn round(client: &Client, args: &MonitorArgs) -> Result<(Checkpoint, Figur
     };
     let verifier = NoteVerifier::parse(&key)?;
     let note = client.text("/ledger/checkpoint").await?;
-    let mut latest = verifier.open(&note)?;
-    let mut latest_note = note;
-
-    if let Some(old_note) = kept.as_ref().and_then(|s| s.note.as_deref()) {
-        let old = verifier.open(old_note)?;
+    let latest = verifier.open(&note)?;
+    let kept_note = kept.and_then(|s| s.note);
+    let mut consistency = None;
+    if let Some(old) = kept_note.as_deref() {
+        let old = verifier.open(old)?;
         let response = client
             .get(&format!("/ledger/consistency?first={}", old.size))
             .await?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(Finding::Shrunk {
-                kept: old.size,
-                now: latest.size,
-            });
-        }
-        let body = response
-            .text()
-            .await
-            .map_err(|e| Finding::Unreachable(e.to_string()))?;
-        let proof: ProofAnswer =
-            serde_json::from_str(&body).map_err(|e| Finding::Unreachable(e.to_string()))?;
-        let newer = verifier.open(&proof.checkpoint)?;
-        verify_consistency(&old, &newer, &proof.hashes()?)?;
-        if newer.size >= latest.size {
-            latest = newer;
-            latest_note = proof.checkpoint;
+        if response.status() != reqwest::StatusCode::NOT_FOUND {
+            let body = response
+                .text()
+                .await
+                .map_err(|e| Finding::Unreachable(e.to_string()))?;
+            let proof: ProofAnswer =
+                serde_json::from_str(&body).map_err(|e| Finding::Unreachable(e.to_string()))?;
+            consistency = Some(proof);
         }
     }
-
+    // Every entry up to the larger of the two checkpoints; the audit takes what it needs.
+    let size = consistency
+        .as_ref()
+        .map_or(latest.size, |p| p.size.max(latest.size));
     let mut leaves: Vec<String> = Vec::new();
-    while (leaves.len() as u64) < latest.size {
+    while (leaves.len() as u64) < size {
         let start = leaves.len() as u64;
-        let end = latest.size.min(start + PAGE);
         let page: EntriesAnswer = client
-            .json(&format!("/ledger/entries?start={start}&end={end}"))
+            .json(&format!(
+                "/ledger/entries?start={start}&end={}",
+                size.min(start + PAGE)
+            ))
             .await?;
         if page.start != start || page.entries.is_empty() {
-            return Err(Finding::EntriesDisagree { size: latest.size });
+            break;
         }
         leaves.extend(page.entries);
     }
-    leaves.truncate(latest.size as usize);
-    if root_of_leaves(leaves.iter().map(String::as_str)) != (latest.size, latest.root) {
-        return Err(Finding::EntriesDisagree { size: latest.size });
-    }
-    let entries = leaves
-        .iter()
-        .map(|leaf| Entry::parse(leaf))
-        .collect::<Result<Vec<_>, _>>()?;
-    let figures = Figures::of(&entries, TimeDelta::minutes(args.early_minutes));
-    write_state(&args.state, &key, &latest_note)?;
-    Ok((latest, figures))
+    let audited = audit(
+        &verifier,
+        kept_note.as_deref(),
+        Served {
+            checkpoint: &note,
+            consistency: consistency.as_ref(),
+            leaves: &leaves,
+        },
+        TimeDelta::minutes(args.early_minutes),
+    )?;
+    write_state(&args.state, &key, &audited.note)?;
+    Ok((audited.checkpoint, audited.figures))
 }
 
 fn report(checkpoint: &Checkpoint, figures: &Figures, early_minutes: i64) {

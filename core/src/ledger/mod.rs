@@ -11,6 +11,7 @@
 //! An entry's leaf is its JSON text, exactly as stored and served; verifiers hash those bytes and
 //! only then read them.
 
+pub mod audit;
 pub mod figures;
 pub mod note;
 
@@ -20,6 +21,7 @@ use ct_merkle::{ConsistencyProof, InclusionProof, RootHash};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+pub use audit::{Audited, Served, audit};
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
 
 /// A SHA-256 hash: a root or a node of the tree.
@@ -40,6 +42,12 @@ pub enum LedgerError {
     NotIncluded,
     #[error("the newer checkpoint does not extend the older one: history was rewritten")]
     Rewritten,
+    #[error(
+        "the ledger is smaller ({now}) than a checkpoint it signed before ({kept}): history was rewritten"
+    )]
+    Shrunk { kept: u64, now: u64 },
+    #[error("the entries served do not add up to the signed checkpoint")]
+    EntriesDisagree,
 }
 
 /// How a released session's places are given out.
