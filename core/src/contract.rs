@@ -372,6 +372,17 @@ pub struct Booking {
     pub cancel_deadline: DateTime<FixedOffset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<DateTime<FixedOffset>>,
+    /// Where the booking stands in the deployment's open ledger, if it keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerRef>,
+}
+
+/// A booking's entry in the open ledger: its index, and the opaque id the entry carries instead
+/// of anything about the booking or the patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRef {
+    pub index: u64,
+    pub entry: String,
 }
 
 /// Body of a booking lookup (`POST /bookings/{code}/lookup`): proof of ownership, the last four

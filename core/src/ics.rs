@@ -155,6 +155,7 @@ mod tests {
             created_at: at("2026-11-22T10:00:00+08:00"),
             cancel_deadline: at("2026-11-23T06:30:00+08:00"),
             cancelled_at: None,
+            ledger: None,
         }
     }
 

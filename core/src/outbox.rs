@@ -1080,6 +1080,7 @@ mod tests {
             created_at: at,
             cancel_deadline: at + TimeDelta::hours(12),
             cancelled_at: None,
+            ledger: None,
         }
     }
 

@@ -99,6 +99,7 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
                 // The calendar file does not say when cancelling closes.
                 cancel_deadline: record.cancel_deadline.unwrap_or(record.slot.start),
                 cancelled_at: None,
+                ledger: None,
             };
             let ics =
                 fairslot_core::ics::booking_event(&booking, i18n.locale.get(), browser::now_utc());

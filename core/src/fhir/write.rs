@@ -375,6 +375,8 @@ pub fn booking(
             .then_some(updated)
             .flatten(),
         slot: summary,
+        // A FHIR server keeps no open ledger.
+        ledger: None,
     })
 }
 

@@ -132,7 +132,8 @@ CREATE TABLE IF NOT EXISTS bookings (
     address_hash       TEXT,
     direct_ms          INTEGER,
     -- The booking's opaque id in the open ledger: random, tied to nothing about the patient.
-    ledger_entry       TEXT
+    ledger_entry       TEXT,
+    ledger_index       INTEGER
 );
 CREATE INDEX IF NOT EXISTS bookings_by_day ON bookings(created_date, channel);
 CREATE INDEX IF NOT EXISTS bookings_by_slot ON bookings(slot_id);

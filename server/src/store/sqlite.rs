@@ -13,7 +13,7 @@ use fairslot_core::ledger::{Entry, Policy};
 use fairslot_core::time::{hospital_today, offset};
 use fairslot_core::{
     API_PREFIX, Alternative, Booking, BookingRule, BookingStatus, ChannelDayStats, Department,
-    DepartmentGroup, District, Doctor, Hold, Hospital, HospitalLevel, KeyedBooking,
+    DepartmentGroup, District, Doctor, Hold, Hospital, HospitalLevel, KeyedBooking, LedgerRef,
     MAX_ALTERNATIVES, MaskedPatient, Period, Session, SessionStatus, Slot, SlotSummary, Text,
 };
 use rusqlite::types::Type;
@@ -469,12 +469,8 @@ impl Store for SqliteStore {
                 ],
             )?;
             give_place_back(tx, &booking.slot.slot_id)?;
-            let entry: Option<String> = tx.query_row(
-                "SELECT ledger_entry FROM bookings WHERE code = ?1",
-                [&booking.code],
-                |r| r.get(0),
-            )?;
-            if let Some(entry) = entry {
+            if let Some(ledger) = &booking.ledger {
+                let entry = ledger.entry.clone();
                 append_to_ledger(tx, &Entry::Cancelled { entry, at: now })?;
             }
             Ok(Booking {
@@ -655,12 +651,15 @@ fn insert_session(tx: &Transaction<'_>, new: &NewSession, now: DateTime<Utc>) ->
 
 /// Appends an entry to the open ledger, in the transaction of the change it records, so the
 /// ledger and the bookings never disagree.
-fn append_to_ledger(tx: &Transaction<'_>, entry: &Entry) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO ledger (idx, leaf) VALUES ((SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger), ?1)",
-    )?
-    .execute([entry.leaf()])?;
-    Ok(())
+/// Returns the entry's index.
+fn append_to_ledger(tx: &Transaction<'_>, entry: &Entry) -> StoreResult<u64> {
+    let index: i64 = tx
+        .prepare_cached(
+            "INSERT INTO ledger (idx, leaf)
+             VALUES ((SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger), ?1) RETURNING idx",
+        )?
+        .query_row([entry.leaf()], |r| r.get(0))?;
+    u64::try_from(index).map_err(|_| StoreError::Backend("negative ledger index".into()))
 }
 
 fn hospital_from_row(r: &Row<'_>) -> rusqlite::Result<Hospital> {
@@ -1381,7 +1380,23 @@ fn insert_booking(
             break candidate;
         }
     };
-    let ledger_entry = random_code(LEDGER_ENTRY_LEN)?;
+    let session: String = tx.query_row(
+        "SELECT session_id FROM slots WHERE id = ?1",
+        [&slot.slot_id],
+        |r| r.get(0),
+    )?;
+    let entry = random_code(LEDGER_ENTRY_LEN)?;
+    let index = append_to_ledger(
+        tx,
+        &Entry::Booked {
+            entry: entry.clone(),
+            session,
+            slot: slot.slot_id.clone(),
+            channel: new.channel.clone(),
+            at: now,
+        },
+    )?;
+    let ledger = LedgerRef { index, entry };
     let tz = offset(slot.utc_offset_minutes);
     let created_at = seconds(now.timestamp(), tz);
     let cancel_deadline = slot.start - new.cancel_cutoff;
@@ -1395,6 +1410,7 @@ fn insert_booking(
         created_at,
         cancel_deadline,
         cancelled_at: None,
+        ledger: Some(ledger.clone()),
     };
     let body = serde_json::to_string(&booking).map_err(|e| StoreError::Backend(e.to_string()))?;
     let stored = StoredResponse {
@@ -1408,9 +1424,9 @@ fn insert_booking(
              response_status, response_location, response_body,
              patient_name, document_kind, document_number, document_last4, phone, medical_card,
              relationship, fee_fen, created_at, created_date, cancel_deadline, cancel_deadline_ts,
-             person_hash, phone_hash, address_hash, direct_ms, ledger_entry)
+             person_hash, phone_hash, address_hash, direct_ms, ledger_entry, ledger_index)
          VALUES (?1, ?2, ?3, 'confirmed', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     )?
     .execute(params![
         code,
@@ -1438,23 +1454,9 @@ fn insert_booking(
         new.phone,
         new.address,
         direct.then(|| now.timestamp_millis()),
-        ledger_entry,
+        ledger.entry,
+        i64::try_from(ledger.index).unwrap_or(i64::MAX),
     ])?;
-    let session: String = tx.query_row(
-        "SELECT session_id FROM slots WHERE id = ?1",
-        [&slot.slot_id],
-        |r| r.get(0),
-    )?;
-    append_to_ledger(
-        tx,
-        &Entry::Booked {
-            entry: ledger_entry,
-            session,
-            slot: slot.slot_id.clone(),
-            channel: new.channel.clone(),
-            at: now,
-        },
-    )?;
     Ok(stored)
 }
 
@@ -1463,7 +1465,8 @@ fn load_booking(conn: &Connection, code: &str) -> StoreResult<Option<OwnedBookin
         .prepare_cached(&format!(
             "SELECT b.code, b.status, b.channel, b.created_at, b.cancel_deadline, b.cancelled_at,
                     b.patient_name, b.document_kind, b.document_number, b.phone, b.medical_card,
-                    b.document_last4, b.fee_fen, {SLOT_CONTEXT_COLUMNS}
+                    b.document_last4, b.fee_fen, b.ledger_index, b.ledger_entry,
+                    {SLOT_CONTEXT_COLUMNS}
              FROM bookings b JOIN slots sl ON sl.id = b.slot_id {SLOT_CONTEXT_JOINS}
              WHERE b.code = ?1"
         ))?
@@ -1485,7 +1488,14 @@ fn load_booking(conn: &Connection, code: &str) -> StoreResult<Option<OwnedBookin
                     // The fee the booking was made at, whatever the session charges now.
                     slot: SlotSummary {
                         fee_fen: r.get(12)?,
-                        ..slot_context_from_row(r, 13)?.summary()
+                        ..slot_context_from_row(r, 15)?.summary()
+                    },
+                    ledger: match (r.get::<_, Option<i64>>(13)?, r.get(14)?) {
+                        (Some(index), Some(entry)) => Some(LedgerRef {
+                            index: u64::try_from(index).unwrap_or_default(),
+                            entry,
+                        }),
+                        _ => None,
                     },
                 },
                 document_last4: r.get(11)?,
@@ -1716,7 +1726,7 @@ mod tests {
                      document_last4, phone, medical_card, relationship, fee_fen, created_at,
                      created_date, cancel_deadline, cancel_deadline_ts, cancelled_at,
                      person_hash, phone_hash, cancelled_ts, late_cancel, address_hash, direct_ms,
-                     ledger_entry
+                     ledger_entry, ledger_index
                  FROM bookings",
                 [],
             )?;

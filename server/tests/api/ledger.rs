@@ -90,6 +90,9 @@ async fn bookings_and_cancellations_are_entries_anyone_can_verify_and_none_names
 
     let leaves = entries(&s, after.size).await;
     let (index, entry) = booked_index(&leaves, &slot_id);
+    // The booking itself says where it stands, and a lookup says it again.
+    assert_eq!(booking["ledger"]["index"], index);
+    assert_eq!(booking["ledger"]["entry"], entry.as_str());
     let included = proof(&s, &format!("/ledger/inclusion?index={index}")).await;
     let at = key.open(&included.checkpoint).unwrap();
     assert_eq!(
