@@ -12,6 +12,7 @@
 //! only then read them.
 
 pub mod audit;
+pub mod draw;
 pub mod figures;
 pub mod note;
 
