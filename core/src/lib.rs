@@ -19,6 +19,8 @@ pub mod retry;
 pub mod schedule;
 pub mod search;
 pub mod sender;
+#[cfg(test)]
+mod simulation;
 pub mod theme;
 pub mod time;
 

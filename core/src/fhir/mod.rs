@@ -12,6 +12,7 @@
 //! The identifier systems and extensions Fairslot reads and writes are the constants below; the
 //! README lists them for deployers.
 
+pub mod booking;
 pub mod gateway;
 mod model;
 mod read;

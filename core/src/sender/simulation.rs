@@ -14,6 +14,7 @@ use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use super::{Command, Event, Exchanged, Sender, StoreFailed};
 use crate::history::BookingRecord;
 use crate::outbox::{Change, Failure, Found, IdempotencyKey, Intent, Outcome, State};
+use crate::simulation::Rng;
 use crate::{
     BookingRequest, BookingStatus, DocumentKind, KeyedBooking, PatientInput, Period, Problem,
     ProblemKind, Relationship, SlotSummary, Text,
@@ -24,32 +25,6 @@ const TRACE: usize = 60;
 
 /// Schedules run by a plain `cargo test`.
 const DEFAULT_SEEDS: u64 = 3_000;
-
-/// SplitMix64: small, seedable and good enough to pick faults.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// How hostile one schedule is; drawn from the seed.
 #[derive(Debug, Clone, Copy)]
@@ -556,17 +531,7 @@ impl World {
 }
 
 fn seeds() -> Vec<u64> {
-    if let Some(one) = std::env::var("FAIRSLOT_SIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        return vec![one];
-    }
-    let n = std::env::var("FAIRSLOT_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SEEDS);
-    (0..n).collect()
+    crate::simulation::seeds("FAIRSLOT_SIM_SEED", "FAIRSLOT_SIM_SEEDS", DEFAULT_SEEDS)
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! asked for, a claim that the server did not keep counts as lost, and a slot already booked by
 //! another system is refused even when the server left it `free`.
 
+use chrono::{DateTime, FixedOffset};
+use fairslot_core::fhir::booking::{self, Command, Ending, Event, Failed, Lost, Refusal, Reply};
 use fairslot_core::fhir::{self, Bundle};
 use fairslot_core::identity;
 use fairslot_core::retry::Answered;
@@ -33,20 +35,6 @@ fn is_refusal(e: &ApiError) -> bool {
 
 fn unavailable() -> ApiError {
     ApiError::Problem(Box::new(fhir::problem(ProblemKind::Unavailable)))
-}
-
-/// The id of a resource just created, from what the server answered: the `Location` header, else
-/// a body that names it. The body is looked at only because some servers ignore
-/// `Prefer: return=minimal`; it is never read for anything else.
-fn created_id(location: Option<&str>, body: &Value, kind: &str) -> Option<String> {
-    if let Some(id) = location.and_then(|l| fhir::id_from_location(l, kind)) {
-        return Some(id.to_string());
-    }
-    let named = body.get("resourceType").and_then(Value::as_str);
-    body.get("id")
-        .and_then(Value::as_str)
-        .filter(|id| fhir::is_fhir_id(id) && named.is_none_or(|n| n == kind))
-        .map(str::to_string)
 }
 
 /// The patient of a request, masked, for a booking found under its key: the patient the device
@@ -261,110 +249,15 @@ impl FhirApi {
             .collect()
     }
 
-    /// Claims the slot for `key` with a versioned update. `Err` when it is someone else's, or
-    /// when the server gives no version to guard it with.
-    async fn claim(&self, slot: &fhir::Slot, key: &str, role: &str) -> Result<(), ApiError> {
-        let slot_id = slot.id.as_deref().unwrap_or_default();
-        for _ in 0..3 {
-            let raw = self
-                .read_fresh("Slot", slot_id)
-                .await
-                .map_err(|e| match e {
-                    ApiError::Problem(p) if p.status == 404 => taken(Vec::new()),
-                    other => other,
-                })?;
-            if fhir::claimed_by(&raw) == Some(key) {
-                return Ok(());
-            }
-            let free = raw.get("status").and_then(Value::as_str) == Some("free");
-            // A claim left by a client never heard of again, with no booking under its key.
-            let abandoned = match fhir::claimed_by(&raw) {
-                Some(other) if !free && fhir::claim_is_stale(&raw, browser::now_utc()) => {
-                    self.find_by_key(other).await?.is_none()
-                }
-                _ => false,
-            };
-            if !free && !abandoned {
-                return Err(taken(self.alternatives(slot, role).await));
-            }
-            // Without a version there is no If-Match, and two bookings could both win.
-            let Some(version) = fhir::version_of(&raw) else {
-                return Err(unavailable());
-            };
-            let headers = vec![
-                ("Prefer", "return=representation".to_string()),
-                ("If-Match", fhir::if_match(version)),
-            ];
-            let claimed = fhir::claim(&raw, key, browser::now_utc());
-            match self
-                .send(
-                    Method::PUT,
-                    &format!("/Slot/{slot_id}"),
-                    Some(&claimed),
-                    headers,
-                )
-                .await
-            {
-                // A server that answered with the slot but without the claim did not keep it.
-                Ok(answer)
-                    if answer.get("resourceType").and_then(Value::as_str) == Some("Slot")
-                        && fhir::claimed_by(&answer) != Some(key) =>
-                {
-                    return Err(taken(Vec::new()));
-                }
-                Ok(_) => return Ok(()),
-                // Changed since it was read: read it again; it may be this key's own claim.
-                Err(ApiError::Server {
-                    status: 409 | 412, ..
-                }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(taken(Vec::new()))
-    }
-
-    /// Whether another system booked the slot while leaving it `free` (many never mark a slot
-    /// busy): an active Appointment for it that is not this key's.
-    async fn booked_elsewhere(&self, slot_id: &str, key: &str) -> Result<bool, ApiError> {
-        let found = self
-            .get(&format!("/Appointment?slot=Slot/{slot_id}&_count=50"))
-            .await?;
-        let bundle = Bundle::from_value(found).map_err(bad)?;
-        Ok(bundle.raw("Appointment").into_iter().any(|a| {
-            fhir::books_slot(a, slot_id)
-                && fhir::is_active_appointment(a)
-                && !fhir::has_identifier(a, fhir::BOOKING_KEY_SYSTEM, key)
-        }))
-    }
-
-    /// Gives a claimed slot back, when the booking it was claimed for could not be made.
-    async fn release(&self, slot_id: &str, key: &str) {
-        let Ok(raw) = self.read_fresh("Slot", slot_id).await else {
-            return;
-        };
-        if fhir::claimed_by(&raw) != Some(key) {
-            return;
-        }
-        let headers = fhir::version_of(&raw)
-            .map(|v| ("If-Match", fhir::if_match(v)))
-            .into_iter()
-            .collect();
-        let path = format!("/Slot/{slot_id}");
-        let _ = self
-            .send(Method::PUT, &path, Some(&fhir::unclaim(&raw)), headers)
-            .await;
-    }
-
-    /// The resource of `kind` with exactly this identifier (checked here too), searched with a
-    /// POST so the value — a booking key, a secret of the device — is in no URL. `extra` is more
-    /// of the form (`&_elements=id`).
-    async fn find_by_identifier(
+    /// Searches `kind` by one identifier, with a POST so the value — a booking key, a secret of
+    /// the device — is in no URL. `extra` is more of the form (`&_elements=id`).
+    async fn search_identifier(
         &self,
         kind: &str,
         system: &str,
         value: &str,
         extra: &str,
-    ) -> Result<Option<Value>, ApiError> {
+    ) -> Result<Value, ApiError> {
         let form = format!(
             "{}{extra}&_count=10",
             fhir::identifier_condition(system, value)
@@ -373,113 +266,37 @@ impl FhirApi {
             "Content-Type",
             "application/x-www-form-urlencoded".to_string(),
         )];
-        let answer = self
-            .send_text(Method::POST, &format!("/{kind}/_search"), form, headers)
-            .await?;
-        let bundle = Bundle::from_value(answer).map_err(bad)?;
-        Ok(bundle
-            .raw(kind)
-            .into_iter()
-            .find(|r| fhir::has_identifier(r, system, value))
-            .cloned())
+        self.send_text(Method::POST, &format!("/{kind}/_search"), form, headers)
+            .await
+    }
+
+    /// The resource of `kind` with exactly this identifier (checked here too).
+    async fn find_by_identifier(
+        &self,
+        kind: &str,
+        system: &str,
+        value: &str,
+    ) -> Result<Option<Value>, ApiError> {
+        let answer = self.search_identifier(kind, system, value, "").await?;
+        booking::found_by_identifier(answer, kind, system, value).map_err(bad)
     }
 
     /// The Appointment made under a key, if any.
     pub(super) async fn find_by_key(&self, key: &str) -> Result<Option<Value>, ApiError> {
-        self.find_by_identifier("Appointment", fhir::BOOKING_KEY_SYSTEM, key, "")
+        self.find_by_identifier("Appointment", fhir::BOOKING_KEY_SYSTEM, key)
             .await
     }
 
     /// The Appointment a booking code names, if any: by the code alone, so without its patient.
     pub(super) async fn find_by_code(&self, code: &str) -> Result<Option<Value>, ApiError> {
         let code = code.trim().to_ascii_uppercase();
-        self.find_by_identifier("Appointment", fhir::BOOKING_CODE_SYSTEM, &code, "")
+        self.find_by_identifier("Appointment", fhir::BOOKING_CODE_SYSTEM, &code)
             .await
     }
 
-    /// Creates a resource unless one with the identifier exists; either way returns it.
-    async fn create_once(
-        &self,
-        kind: &str,
-        resource: &Value,
-        system: &str,
-        value: &str,
-    ) -> Result<Value, ApiError> {
-        let headers = vec![
-            ("If-None-Exist", fhir::identifier_condition(system, value)),
-            ("Prefer", "return=representation".to_string()),
-        ];
-        let created = self
-            .send(Method::POST, &format!("/{kind}"), Some(resource), headers)
-            .await;
-        match created {
-            Ok(v)
-                if v.get("resourceType").and_then(Value::as_str) == Some(kind)
-                    && v.get("id").is_some() =>
-            {
-                Ok(v)
-            }
-            // Created without a body, or more than one match already: find it.
-            Ok(_) | Err(ApiError::Server { status: 412, .. }) => self
-                .find_by_identifier(kind, system, value, "")
-                .await?
-                .ok_or_else(|| ApiError::BadData(format!("{kind} created but not found"))),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Creates the booking's own Patient unless an earlier try under `key` made it, and returns
-    /// its id without reading it back: asked with `Prefer: return=minimal`, the id comes from
-    /// `Location`. Only a server that gives neither a Location nor an id (as for a Patient it
-    /// found) is searched, by the key and for the id alone (`_elements=id`, which not every
-    /// server honours): whatever comes back is what this device sent. Never by the document,
-    /// which would show the browser the Patient of anyone whose number was typed.
-    async fn create_patient(
-        &self,
-        patient: &identity::Patient,
-        key: &str,
-    ) -> Result<String, ApiError> {
-        let req = Outgoing {
-            method: Method::POST,
-            path: "/Patient",
-            body: Some(fhir::patient_resource(patient, key).to_string()),
-            headers: vec![
-                ("If-None-Exist", fhir::booking_condition(key)),
-                ("Prefer", "return=minimal".to_string()),
-            ],
-        };
-        let raw = self.transport.fetch(req).await?;
-        let location = raw.location.clone();
-        match interpret(raw) {
-            Ok(body) => {
-                if let Some(id) = created_id(location.as_deref(), &body, "Patient") {
-                    return Ok(id);
-                }
-            }
-            // More than one Patient under the key (a server that let two tries both create one):
-            // either is this booking's.
-            Err(ApiError::Server { status: 412, .. }) => {}
-            Err(e) => return Err(e),
-        }
-        self.find_by_identifier("Patient", fhir::BOOKING_KEY_SYSTEM, key, "&_elements=id")
-            .await?
-            .and_then(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
-            .filter(|id| fhir::is_fhir_id(id))
-            .ok_or_else(|| ApiError::BadData("Patient created but not found".into()))
-    }
-
-    pub(super) async fn book_once(
-        &self,
-        request: BookingRequest,
-        key: String,
-    ) -> Result<Booking, ApiError> {
-        if let Some(existing) = self.find_by_key(&key).await? {
-            return self
-                .booking_of(existing, masked_request(&request.patient))
-                .await;
-        }
-        // Everything that can be known before the claim is known before it, so that nothing
-        // after it fails for a reason a retry would meet again.
+    /// What the Appointment needs, read and checked before anything is written, so that nothing
+    /// after the claim fails for a reason a retry would meet again.
+    async fn prepare(&self, request: &BookingRequest) -> Result<Prepared, ApiError> {
         let slot: fhir::Slot = typed(
             self.read_fresh("Slot", &request.slot_id)
                 .await
@@ -502,98 +319,235 @@ impl FhirApi {
             p.errors = errors;
             ApiError::Problem(Box::new(p))
         })?;
+        Ok(Prepared {
+            slot,
+            role,
+            start,
+            end,
+            patient,
+        })
+    }
 
-        self.claim(&slot, &key, &role).await?;
-        let made = async {
-            if self.booked_elsewhere(&request.slot_id, &key).await? {
-                return Err(taken(Vec::new()));
+    /// Makes the request a command of the protocol asks for.
+    async fn perform(
+        &self,
+        command: Command,
+        slot_id: &str,
+        key: &str,
+        prepared: Option<&Prepared>,
+    ) -> Result<Reply, ApiError> {
+        let slot_path = format!("/Slot/{slot_id}");
+        let body = match command {
+            Command::SearchByKey { key } => {
+                self.search_identifier("Appointment", fhir::BOOKING_KEY_SYSTEM, &key, "")
+                    .await?
             }
-            let patient_id = self.create_patient(&patient, &key).await?;
-            let patient_id = patient_id.as_str();
-            let appointment = fhir::appointment_resource(&fhir::AppointmentDraft {
-                key: &key,
-                channel: &self.channel,
-                slot_id: &request.slot_id,
-                start,
-                end,
-                patient_id,
-                role_id: &role,
-                created: browser::now_utc(),
-            });
-            let stored = self
-                .create_once("Appointment", &appointment, fhir::BOOKING_KEY_SYSTEM, &key)
-                .await
-                .map_err(|e| match e {
-                    // The server's own word that the slot is gone (a conflict, a failed
-                    // precondition, a business rule): the same refusal as a lost claim.
-                    ApiError::Server {
-                        status: 409 | 412 | 422,
-                        ..
-                    } => taken(Vec::new()),
-                    other => other,
-                })?;
-            Ok::<_, ApiError>(stored)
-        }
-        .await;
-        // The ticket shows the patient as the app sent them, masked.
-        let masked = fhir::masked_input(&patient);
-        match made {
-            Ok(stored) => self.booking_of(stored, masked).await,
-            // Refused outright: unless an earlier try's Appointment turned up after all, the slot
-            // goes back. An outage or a lost answer keeps the claim for the retry with this key.
-            Err(e) if is_refusal(&e) => {
-                if let Ok(Some(existing)) = self.find_by_key(&key).await {
-                    return self.booking_of(existing, masked).await;
-                }
-                self.release(&request.slot_id, &key).await;
-                match e {
-                    ApiError::Problem(mut p) if p.kind() == Some(ProblemKind::SlotTaken) => {
-                        p.alternatives = self.alternatives(&slot, &role).await;
-                        Err(ApiError::Problem(p))
-                    }
-                    other => Err(other),
-                }
+            Command::ReadSlot => self.read_fresh("Slot", slot_id).await?,
+            Command::ClaimSlot { slot, version } => {
+                let headers = vec![
+                    ("Prefer", "return=representation".to_string()),
+                    ("If-Match", fhir::if_match(&version)),
+                ];
+                self.send(Method::PUT, &slot_path, Some(&slot), headers)
+                    .await?
             }
-            Err(e) => Err(e),
+            Command::ReleaseSlot { slot, version } => {
+                let headers = version
+                    .map(|v| ("If-Match", fhir::if_match(&v)))
+                    .into_iter()
+                    .collect();
+                self.send(Method::PUT, &slot_path, Some(&slot), headers)
+                    .await?
+            }
+            Command::SearchSlotBookings => {
+                self.get(&format!("/Appointment?slot=Slot/{slot_id}&_count=50"))
+                    .await?
+            }
+            // Asked with `Prefer: return=minimal`, the id comes from `Location`; only a server
+            // that gives neither a Location nor an id is searched, by the key and for the id
+            // alone. Never by the document, which would show the browser the Patient of anyone
+            // whose number was typed.
+            Command::CreatePatient => {
+                let prepared = prepared.ok_or_else(unprepared)?;
+                let req = Outgoing {
+                    method: Method::POST,
+                    path: "/Patient",
+                    body: Some(fhir::patient_resource(&prepared.patient, key).to_string()),
+                    headers: vec![
+                        ("If-None-Exist", fhir::booking_condition(key)),
+                        ("Prefer", "return=minimal".to_string()),
+                    ],
+                };
+                let raw = self.transport.fetch(req).await?;
+                let location = raw.location.clone();
+                return interpret(raw).map(|body| Reply { body, location });
+            }
+            Command::FindPatient => {
+                self.search_identifier("Patient", fhir::BOOKING_KEY_SYSTEM, key, "&_elements=id")
+                    .await?
+            }
+            Command::CreateAppointment { patient_id } => {
+                let prepared = prepared.ok_or_else(unprepared)?;
+                let appointment = fhir::appointment_resource(&fhir::AppointmentDraft {
+                    key,
+                    channel: &self.channel,
+                    slot_id,
+                    start: prepared.start,
+                    end: prepared.end,
+                    patient_id: &patient_id,
+                    role_id: &prepared.role,
+                    created: browser::now_utc(),
+                });
+                let headers = vec![
+                    ("If-None-Exist", fhir::booking_condition(key)),
+                    ("Prefer", "return=representation".to_string()),
+                ];
+                self.send(Method::POST, "/Appointment", Some(&appointment), headers)
+                    .await?
+            }
+            Command::Prepare | Command::Finish(_) => return Err(unprepared()),
+        };
+        Ok(Reply {
+            body,
+            location: None,
+        })
+    }
+
+    /// Books under `key` by driving [`booking::Attempt`]: it decides, this makes the requests.
+    pub(super) async fn book_once(
+        &self,
+        request: BookingRequest,
+        key: String,
+    ) -> Result<Booking, ApiError> {
+        let mut attempt = booking::Attempt::new(key.clone(), request.slot_id.clone());
+        let mut command = attempt.start();
+        let mut prepared = None;
+        loop {
+            let event = match command {
+                Command::Finish(ending) => {
+                    return self.ended(ending, prepared.as_ref(), &request).await;
+                }
+                Command::Prepare => {
+                    prepared = Some(self.prepare(&request).await?);
+                    Event::Prepared
+                }
+                request_command => Event::Answered(
+                    self.perform(request_command, &request.slot_id, &key, prepared.as_ref())
+                        .await
+                        .map_err(failed_of),
+                ),
+            };
+            command = attempt.handle(event, browser::now_utc());
         }
+    }
+
+    /// What the patient is told of a try's ending.
+    async fn ended(
+        &self,
+        ending: Ending,
+        prepared: Option<&Prepared>,
+        request: &BookingRequest,
+    ) -> Result<Booking, ApiError> {
+        match ending {
+            // The ticket shows the patient as the app sent them, masked.
+            Ending::Booked(stored) => {
+                let masked = match prepared {
+                    Some(p) => fhir::masked_input(&p.patient),
+                    None => masked_request(&request.patient),
+                };
+                self.booking_of(stored, masked).await
+            }
+            Ending::Refused(Refusal::Taken { alternatives }) => {
+                let offered = match prepared {
+                    Some(p) if alternatives => self.alternatives(&p.slot, &p.role).await,
+                    _ => Vec::new(),
+                };
+                Err(taken(offered))
+            }
+            Ending::Refused(Refusal::Unguarded) => Err(unavailable()),
+            Ending::Refused(Refusal::Failed(failed)) | Ending::Unsettled(failed) => {
+                Err(error_of(failed))
+            }
+        }
+    }
+}
+
+/// What [`FhirApi::prepare`] read and checked.
+struct Prepared {
+    slot: fhir::Slot,
+    role: String,
+    start: DateTime<FixedOffset>,
+    end: DateTime<FixedOffset>,
+    patient: identity::Patient,
+}
+
+fn unprepared() -> ApiError {
+    ApiError::BadData("booking request before its details were read".into())
+}
+
+/// An adapter's failure as the protocol reads it; [`error_of`] gives it back unchanged.
+fn failed_of(e: ApiError) -> Failed {
+    match e {
+        ApiError::Problem(p) => Failed::Status {
+            status: p.status,
+            retry_after: None,
+        },
+        ApiError::Server {
+            status,
+            retry_after,
+        } => Failed::Status {
+            status,
+            retry_after,
+        },
+        ApiError::NotSent => Failed::Lost(Lost::NotSent),
+        ApiError::Network => Failed::Lost(Lost::NoAnswer),
+        ApiError::Timeout => Failed::Lost(Lost::TimedOut),
+        ApiError::BadData(why) => Failed::Unreadable(why),
+    }
+}
+
+/// A failure of the protocol as the error the pages explain, the same [`interpret`] gives.
+fn error_of(failed: Failed) -> ApiError {
+    match failed {
+        Failed::Status {
+            status: 404 | 410, ..
+        } => not_found(),
+        Failed::Status {
+            status,
+            retry_after,
+        } => ApiError::Server {
+            status,
+            retry_after,
+        },
+        Failed::Lost(Lost::NotSent) => ApiError::NotSent,
+        Failed::Lost(Lost::NoAnswer) => ApiError::Network,
+        Failed::Lost(Lost::TimedOut) => ApiError::Timeout,
+        Failed::Unreadable(why) => ApiError::BadData(why),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn a_created_patient_is_known_by_location_or_id_and_nothing_else() {
-        let empty = Value::Null;
-        assert_eq!(
-            created_id(Some("/fhir/Patient/p1/_history/3"), &empty, "Patient").as_deref(),
-            Some("p1")
-        );
-        // A server that ignores return=minimal names it in the body.
-        let body = json!({"resourceType": "Patient", "id": "p2"});
-        assert_eq!(created_id(None, &body, "Patient").as_deref(), Some("p2"));
-        assert_eq!(
-            created_id(None, &json!({"id": "p3"}), "Patient").as_deref(),
-            Some("p3")
-        );
-        // The Location wins over a body; nothing usable is nothing.
-        assert_eq!(
-            created_id(Some("Patient/p4"), &body, "Patient").as_deref(),
-            Some("p4")
-        );
-        for (location, body) in [
-            (None, Value::Null),
-            (Some("/fhir/Appointment/a1"), Value::Null),
-            (
-                None,
-                json!({"resourceType": "OperationOutcome", "id": "oo"}),
-            ),
-            (None, json!({"id": "../x"})),
-            (None, json!({"id": 7})),
+    fn a_failure_reads_back_as_the_error_it_was() {
+        for e in [
+            not_found(),
+            ApiError::Server {
+                status: 503,
+                retry_after: Some("7".into()),
+            },
+            ApiError::Server {
+                status: 409,
+                retry_after: None,
+            },
+            ApiError::NotSent,
+            ApiError::Network,
+            ApiError::Timeout,
+            ApiError::BadData("no Bundle".into()),
         ] {
-            assert_eq!(created_id(location, &body, "Patient"), None, "{body}");
+            assert_eq!(error_of(failed_of(e.clone())), e);
         }
     }
 }
