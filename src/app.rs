@@ -15,8 +15,8 @@ use crate::i18n::{Msg, provide_i18n, use_i18n};
 use crate::modes::{Kiosk, KioskGuard, provide_host_link};
 use crate::pages::{HospitalsPage, NotFound};
 use crate::parts::{
-    BookPart, ConfirmationPart, DepartmentPart, EmbedBridgePart, HospitalPart, MyBookingsPart,
-    SchedulePart,
+    BookPart, ConfirmationPart, DepartmentPart, EmbedBridgePart, HospitalPart, LedgerPart,
+    MyBookingsPart, SchedulePart,
 };
 use crate::routes::{self, patterns};
 use fairslot_core::embed::allowed_parent;
@@ -193,6 +193,9 @@ fn Shell(
         browser::set_shared_screen(true);
     }
     crate::offline::provide_outbox(api::use_api(), use_draft(), kiosk.is_some());
+    provide_context(crate::pages::ledger::Ledger(
+        api::ledger::LedgerSource::from_config(&config).map(std::sync::Arc::new),
+    ));
     if let Some(origin) = &parent {
         provide_host_link(origin.clone());
     }
@@ -222,8 +225,15 @@ fn Shell(
                     <Route path=patterns::book() view=BookPart />
                     <Route path=patterns::my_bookings() view=MyBookingsPart />
                     <Route path=patterns::booking() view=ConfirmationPart />
+                    <Route path=patterns::ledger() view=LedgerPart />
                 </FlatRoutes>
             </main>
+            // Anyone may check the ledger; a kiosk's patients have a booking to finish instead.
+            {kiosk.is_none().then(|| view! {
+                <footer class="footer">
+                    <A href=routes::LEDGER attr:class="footer-link">{i18n.t(Msg::LedgerTitle)}</A>
+                </footer>
+            })}
         </Router>
     }
 }

@@ -255,6 +255,24 @@ pub fn focus(id: &str) {
     }
 }
 
+const LEDGER_KEY: &str = "fairslot.ledger";
+
+/// The open ledger's key and the last checkpoint this device verified, as one text: the key's
+/// line, then the signed note. Nothing personal; a shared screen keeps nothing.
+pub fn kept_ledger() -> Option<String> {
+    local_storage().and_then(|s| s.get_item(LEDGER_KEY).ok().flatten())
+}
+
+/// Keeps the ledger's key and its newest verified checkpoint for the next check.
+pub fn keep_ledger(kept: &str) {
+    if is_shared_screen() {
+        return;
+    }
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(LEDGER_KEY, kept);
+    }
+}
+
 const HISTORY_KEY: &str = "fairslot.bookings";
 
 /// The bookings made on this device (code, slot, status; never identity).

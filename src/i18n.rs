@@ -243,6 +243,36 @@ messages! {
     AddToCalendar => "添加到日历", "Add to calendar";
     Print => "打印", "Print";
     MyBookings => "我的预约", "My bookings";
+
+    // The open ledger
+    LedgerTitle => "公开账本", "Open ledger";
+    LedgerIntro => "每一次放号、预约和取消都记在这本账上，不含任何个人信息。以下数字由本设备根据账本逐条重算并核验，不依赖运营方的说法。", "Every release, booking and cancellation is recorded here, with no personal data. The figures below are recomputed and checked on this device from the ledger's entries, not taken from the operator's word.";
+    LedgerNone => "此预约服务不提供公开账本。", "This booking service keeps no open ledger.";
+    LedgerVerified => "账本核验通过", "Ledger verified";
+    LedgerSigned => "签名有效：{} 条记录的检查点，由 {} 签署", "Signature valid: a checkpoint of {} entries, signed by {}";
+    LedgerConsistent => "与本设备上次核验的账本（{} 条）一致：此前的记录没有被改动或删除", "Consistent with the ledger this device checked before ({} entries): nothing before was changed or removed";
+    LedgerFirstSeen => "本设备首次核验：已保存此检查点，下次可证明账本只增不改", "First check on this device: the checkpoint is kept, so the next check can prove the ledger only grew";
+    LedgerRecomputed => "逐条重算：{} 条记录与签名的根哈希相符", "Recomputed: {} entries add up to the signed root";
+    LedgerFailed => "账本核验未通过", "The ledger did not verify";
+    LedgerRewritten => "账本与本设备保存的检查点不一致：历史记录被改写过。", "It does not extend the checkpoint this device kept: history was rewritten.";
+    LedgerEntriesDisagree => "服务器给出的记录与签名的检查点对不上：记录被改动过。", "The entries served do not add up to the signed checkpoint: entries were changed.";
+    LedgerBadSignature => "检查点没有有效的签名。", "The checkpoint does not carry a valid signature.";
+    LedgerNotIncluded => "这条记录不在签名的账本中。", "The entry is not in the signed ledger.";
+    LedgerMalformed => "账本数据格式有误。", "The ledger's data is malformed.";
+    LedgerByChannel => "各渠道预约情况", "Bookings by channel";
+    LedgerChannel => "渠道", "Channel";
+    LedgerBooked => "预约数", "Bookings";
+    LedgerShare => "占比", "Share";
+    LedgerEarly => "放号后 {} 分钟内", "In the first {} minutes";
+    LedgerMedian => "放号到预约（中位数）", "Release to booking (median)";
+    LedgerCancelled => "已取消", "Cancelled";
+    LedgerNoBookings => "账本中还没有预约。", "No bookings in the ledger yet.";
+    LedgerSeconds => "{} 秒", "{} s";
+    LedgerMinutes => "{} 分钟", "{} min";
+    LedgerEntryChecking => "正在核验公开账本中的记录…", "Checking the open ledger…";
+    LedgerEntryVerified => "已记入公开账本，第 {} 条 — 已核验", "Recorded in the open ledger as entry {} — verified";
+    LedgerEntryFailed => "公开账本第 {} 条未通过核验：", "Open ledger entry {} did not verify:";
+    LedgerEntryUnchecked => "已记入公开账本，第 {} 条（暂时无法核验）", "Recorded in the open ledger as entry {} (could not be checked just now)";
     FeeAtHospital => "挂号费 {}（到院支付）", "Fee {} (paid at the hospital)";
 
     // My bookings

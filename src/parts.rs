@@ -61,6 +61,7 @@ page_part!(
     my_bookings,
     crate::pages::MyBookingsPage
 );
+page_part!(LedgerPart, load_ledger, ledger, crate::pages::LedgerPage);
 page_part!(
     ConfirmationPart,
     load_confirmation,

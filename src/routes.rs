@@ -8,6 +8,8 @@ use fairslot_core::encode_component as enc;
 pub const HOME: &str = "/";
 /// The device's bookings and lookup by code.
 pub const MY_BOOKINGS: &str = "/bookings";
+/// The open ledger, checked on the device.
+pub const LEDGER: &str = "/ledger";
 
 /// A hospital's departments.
 pub fn hospital(hospital: &str) -> String {
@@ -99,6 +101,9 @@ pub mod patterns {
     pub fn booking() -> impl Pattern {
         path!("/bookings/:code")
     }
+    pub fn ledger() -> impl Pattern {
+        path!("/ledger")
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +164,7 @@ mod tests {
             ])
         );
         assert_eq!(matched(patterns::my_bookings(), MY_BOOKINGS), Some(vec![]));
+        assert_eq!(matched(patterns::ledger(), LEDGER), Some(vec![]));
         assert_eq!(
             matched(patterns::booking(), &booking(code)),
             params(&[("code", code)])

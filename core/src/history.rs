@@ -6,7 +6,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Booking, BookingStatus, SlotSummary};
+use crate::contract::{Booking, BookingStatus, LedgerRef, SlotSummary};
 
 /// Most bookings kept; the oldest fall off.
 pub const MAX_ENTRIES: usize = 50;
@@ -20,6 +20,9 @@ pub struct BookingRecord {
     /// its idempotency key alone, without the proof to read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_deadline: Option<DateTime<FixedOffset>>,
+    /// The booking's entry in the deployment's open ledger, when it keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerRef>,
 }
 
 impl From<&Booking> for BookingRecord {
@@ -29,6 +32,7 @@ impl From<&Booking> for BookingRecord {
             status: b.status,
             slot: b.slot.clone(),
             cancel_deadline: Some(b.cancel_deadline),
+            ledger: b.ledger.clone(),
         }
     }
 }
@@ -71,6 +75,7 @@ mod tests {
                 fee_fen: Some(100),
             },
             cancel_deadline: Some(at),
+            ledger: None,
         }
     }
 

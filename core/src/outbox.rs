@@ -201,7 +201,7 @@ pub enum State {
         reason: Attention,
     },
     /// Booked. Only what the booking screen and "my bookings" show is kept.
-    Confirmed { booking: BookingRecord },
+    Confirmed { booking: Box<BookingRecord> },
     /// The server refused this booking for good; the problem carries its reason and alternatives.
     Rejected { problem: Problem },
     /// The patient gave up. If `maybe_booked`, a request went out whose fate is unknown.
@@ -596,7 +596,7 @@ impl Intent {
             (settled @ (State::Confirmed { .. } | State::Rejected { .. }), _) => {
                 Move::Stay(settled, Ignored::Settled)
             }
-            (_, Outcome::Booked(booking)) => Move::To(State::Confirmed { booking: *booking }),
+            (_, Outcome::Booked(booking)) => Move::To(State::Confirmed { booking }),
             (State::Sending { pending, step, .. }, outcome) => {
                 Move::To(answer(&policy, pending, step, outcome, now, jitter))
             }
@@ -737,6 +737,7 @@ impl Intent {
                 status: keyed.status,
                 slot: self.slot.clone(),
                 cancel_deadline: None,
+                ledger: None,
             },
         }
     }
@@ -949,7 +950,7 @@ fn answer(
         }
     };
     match outcome {
-        Outcome::Booked(booking) => State::Confirmed { booking: *booking },
+        Outcome::Booked(booking) => State::Confirmed { booking },
         Outcome::Refused(problem) => match (step, verdict(&problem)) {
             (_, Verdict::Busy) => {
                 pending.not_before = None;
@@ -1461,7 +1462,7 @@ mod tests {
         assert_eq!(
             i.state(),
             &State::Confirmed {
-                booking: BookingRecord::from(&booking())
+                booking: Box::new(BookingRecord::from(&booking()))
             }
         );
         assert_eq!(i.poll(now), None);

@@ -6,6 +6,7 @@
 mod deferred;
 mod fhir;
 mod http;
+pub mod ledger;
 mod native;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};

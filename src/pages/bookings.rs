@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use super::ledger::LedgerLine;
 use super::param;
 use crate::api::{Advice, ApiError, CodeAccess, use_api};
 use crate::booking::{document_msg, use_draft};
@@ -150,6 +151,7 @@ fn Ticket(record: BookingRecord, patient: Option<MaskedPatient>) -> impl IntoVie
             {cancel_until.filter(|_| !cancelled).map(|until| {
                 view! { <p class="ticket-deadline">{move || i18n.fmt(Msg::CancelUntil, until.clone())}</p> }
             })}
+            {record.ledger.clone().map(|entry| view! { <LedgerLine entry=entry /> })}
         </article>
         <div class="actions no-print">
             // A calendar file saved on a lobby kiosk would help nobody and stay for the next.

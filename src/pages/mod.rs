@@ -5,6 +5,7 @@ mod bookings;
 mod department;
 mod hospital;
 mod hospitals;
+pub mod ledger;
 mod not_found;
 mod schedule;
 
@@ -13,6 +14,7 @@ pub use bookings::{ConfirmationPage, MyBookingsPage};
 pub use department::DepartmentPage;
 pub use hospital::HospitalPage;
 pub use hospitals::HospitalsPage;
+pub use ledger::LedgerPage;
 pub use not_found::NotFound;
 pub use schedule::SchedulePage;
 

@@ -280,6 +280,7 @@ impl World {
                 status: BookingStatus::Confirmed,
                 slot: self.slots[&made.slot_id].clone(),
                 cancel_deadline: None,
+                ledger: None,
             }))),
             Answer::Refused(kind) => Exchanged::Failed(Outcome::of_failure(
                 Failure::Problem(Problem {
