@@ -166,8 +166,8 @@ export async function api<T>(request: APIRequestContext, path: string, at = ''):
  * Looks a booking up through the API. The proof of ownership goes in the body: URLs end up in
  * proxy and CDN logs.
  */
-export async function lookupBooking<T>(request: APIRequestContext, code: string, last4: string): Promise<T> {
-  const res = await request.post(`/api/v1/bookings/${encodeURIComponent(code)}/lookup`, { data: { document_last4: last4 } });
+export async function lookupBooking<T>(request: APIRequestContext, code: string, last4: string, at = ''): Promise<T> {
+  const res = await request.post(`${at}/api/v1/bookings/${encodeURIComponent(code)}/lookup`, { data: { document_last4: last4 } });
   expect(res.ok(), `POST /bookings/${code}/lookup -> ${res.status()}`).toBeTruthy();
   return (await res.json()) as T;
 }
@@ -201,6 +201,15 @@ export async function findSession(
     }
   }
   throw new Error('demo data has no such session');
+}
+
+/** Fills the booking form for `who` and ticks the consent, in the page's language. */
+export async function fillPatient(page: Page, who: { id: string; phone: string }, en = true) {
+  await page.getByLabel(en ? 'Full name' : '姓名').fill(en ? 'Li Lei' : '李雷');
+  await page.getByLabel(en ? 'Document number' : '证件号码').fill(who.id);
+  const phone = who.phone;
+  await page.getByLabel(en ? 'Mobile number' : '手机号码').fill(`${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}`);
+  await page.getByLabel(en ? /I have read/ : /我已阅读/).check();
 }
 
 /** A slot a patient can book, with its session. */
@@ -242,7 +251,7 @@ export function hhmm(rfc3339: string): string {
 }
 
 /** A reference server of a test file's own, for settings or faults the shared one must not see. */
-export type OwnServer = { base: string; stop: () => void };
+export type OwnServer = { base: string; dataDir: string; stop: () => void };
 
 /**
  * Starts the reference server on a free loopback port with a fresh database and the built app,
@@ -267,6 +276,7 @@ export async function startServer(args: string[]): Promise<OwnServer> {
   });
   return {
     base,
+    dataDir,
     stop: () => {
       server.kill();
       rmSync(dataDir, { recursive: true, force: true });

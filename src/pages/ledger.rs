@@ -79,7 +79,7 @@ fn Verified(report: Report) -> impl IntoView {
     let figures = report.audited.figures;
     view! {
         <section class="ledger-checks" aria-labelledby="ledger-verified">
-            <p class="notice notice-ok" role="status" id="ledger-verified">
+            <p class="notice notice-success" role="status" id="ledger-verified">
                 <strong>{i18n.t(Msg::LedgerVerified)}</strong>
             </p>
             <ul>
