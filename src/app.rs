@@ -13,6 +13,7 @@ use crate::components::{LangSwitch, OutboxBannerSlot, StaleNotice};
 use crate::config::{self, ConfigState, Preselection};
 use crate::i18n::{Msg, provide_i18n, use_i18n};
 use crate::modes::{Kiosk, KioskGuard, provide_host_link};
+use crate::offline::{Reads, provide_reads, use_reads};
 use crate::pages::{HospitalsPage, NotFound};
 use crate::parts::{
     BookPart, ConfirmationPart, DepartmentPart, EmbedBridgePart, HospitalPart, LedgerPart,
@@ -71,7 +72,9 @@ pub fn App() -> impl IntoView {
                     cfg.channel = cfg.channel_for(&narrowing);
                     cfg.theme = cfg.theme_for(&narrowing);
                 }
-                provide_api(api::from_config(&cfg));
+                let reads = Reads::new(api::from_config(&cfg), cfg.adapter);
+                provide_api(reads.api());
+                provide_reads(reads);
                 view! { <Shell config=cfg parent=parent /> }.into_any()
             }
             Some(ConfigState::Invalid(errors)) => {
@@ -192,7 +195,7 @@ fn Shell(
         provide_context(Kiosk);
         browser::set_shared_screen(true);
     }
-    crate::offline::provide_outbox(api::use_api(), use_draft(), kiosk.is_some());
+    crate::offline::provide_outbox(api::use_api(), use_reads(), use_draft(), kiosk.is_some());
     provide_context(crate::pages::ledger::Ledger(
         api::ledger::LedgerSource::from_config(&config).map(std::sync::Arc::new),
     ));
@@ -243,11 +246,12 @@ fn Shell(
 #[component]
 fn FocusOnNavigate() -> impl IntoView {
     let location = use_location();
+    let reads = use_reads();
     Effect::new(move |previous: Option<String>| {
         let path = location.pathname.get();
         if previous.is_some_and(|p| p != path) {
             browser::focus("main");
-            crate::offline::reads::on_navigate();
+            reads.on_navigate();
         }
         path
     });

@@ -5,9 +5,10 @@
 //! hospital list) and what every page shares stay in the main module, with the kiosk mode (a
 //! kiosk's reset must work even if the network is down when it starts). The pages below are
 //! parts, and so are the embed bridge (fetched at start in embed mode only), the outbox runtime
-//! with its banner (`crate::offline`) and the adapters' calls after the hospital list
-//! (`crate::api::deferred`). A page whose part cannot be fetched (the network dropped before the
-//! service worker kept a copy) is explained with a retry, never a blank page.
+//! (`crate::offline`) with its banner (`crate::components`, in the same part) and the adapters'
+//! calls after the hospital list (`crate::api::deferred`). A page whose part cannot be fetched
+//! (the network dropped before the service worker kept a copy) is explained with a retry, never a
+//! blank page.
 
 use leptos::prelude::*;
 use std::future::Future;

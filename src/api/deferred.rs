@@ -2,8 +2,8 @@
 //! that needs it.
 //!
 //! - The FHIR adapter is a part as a whole: a deployment on the native API never downloads it.
-//! - The native adapter answers the hospital list (and the read cache's refreshes) from the main
-//!   module; everything after the first screen, with the readers of its answers, is a part.
+//! - The native adapter answers the hospital list from the main module; everything after the
+//!   first screen, with the readers of its answers, is a part.
 
 use chrono::NaiveDate;
 use fairslot_core::{
@@ -158,12 +158,5 @@ impl BookingApi for Deferred {
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking> {
         let (code, last4) = (code.to_owned(), document_last4.to_owned());
         Box::pin(async move { self.api().await?.cancel(&code, &last4).await })
-    }
-    fn read_raw(&self, path: &str) -> ApiFuture<'_, String> {
-        if let Some(native) = &self.first {
-            return native.read_raw(path);
-        }
-        let path = path.to_owned();
-        Box::pin(async move { self.api().await?.read_raw(&path).await })
     }
 }

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::ApiError;
-use crate::offline::reads;
 
 /// How long an endpoint that answered while the first one failed stays first. After that the
 /// first endpoint, the deployment's preferred one, gets its turn again.
@@ -67,25 +66,8 @@ impl Transport {
     }
 
     /// GETs `path` (starting with `/`, already encoded) and reads the answer as `T`.
-    ///
-    /// Public browse data is served from the device's read cache when it has it (and refreshed
-    /// behind it, see [`crate::offline::reads`]); a fresh answer that reads as `T` is kept there.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        let cacheable = reads::cacheable(path);
-        if cacheable
-            && let Some(body) = reads::cached(path).await
-            && let Ok(value) = serde_json::from_str(&body)
-        {
-            return Ok(value);
-        }
-        let raw = self.get_raw(path).await?;
-        if cacheable && (200..300).contains(&raw.status) {
-            let value =
-                serde_json::from_str(&raw.body).map_err(|e| ApiError::BadData(e.to_string()))?;
-            reads::remember(path, &raw.body);
-            return Ok(value);
-        }
-        interpret(raw)
+        interpret(self.get_raw(path).await?)
     }
 
     /// The path and query of `url` below one of the endpoints, so a server's absolute link (a next
@@ -121,7 +103,7 @@ impl Transport {
         })
     }
 
-    /// GETs `path` from the network, whatever the cache holds.
+    /// GETs `path`, its answer as received.
     pub async fn get_raw(&self, path: &str) -> Result<RawResponse, ApiError> {
         let req = Outgoing {
             method: Method::GET,

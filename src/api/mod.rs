@@ -32,7 +32,7 @@ pub use native::NativeApi;
 pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + 'a>>;
 
 /// Whose schedule to load.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ScheduleTarget {
     Doctor(String),
     Department(String),
@@ -99,9 +99,6 @@ pub trait BookingApi: Send + Sync {
     fn lookup(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
     /// Cancels a booking by its code and proof. Refused with [`CodeAccess::CodeOnly`].
     fn cancel(&self, code: &str, document_last4: &str) -> ApiFuture<'_, Booking>;
-    /// The body of a public read by its path, straight from the network: how the read cache
-    /// refreshes what it showed from the device.
-    fn read_raw(&self, path: &str) -> ApiFuture<'_, String>;
 }
 
 /// What a backend knows of the booking made under an idempotency key.

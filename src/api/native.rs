@@ -123,18 +123,6 @@ impl BookingApi for NativeApi {
         };
         Box::pin(async move { self.transport.post(&path, &body, None).await })
     }
-
-    fn read_raw(&self, path: &str) -> ApiFuture<'_, String> {
-        let path = path.to_string();
-        Box::pin(async move {
-            let raw = self.transport.get_raw(&path).await?;
-            if (200..300).contains(&raw.status) {
-                Ok(raw.body)
-            } else {
-                super::http::interpret::<serde::de::IgnoredAny>(raw).map(|_| String::new())
-            }
-        })
-    }
 }
 
 /// The booking found by key, read in full by its code where the lookup worked. Whatever the

@@ -7,7 +7,7 @@ mod remote;
 
 pub use day_strip::DayStrip;
 pub use keypad::Keypad;
-pub use outbox::{IntentStatus, OutboxBanner, OutboxBannerSlot, StaleNotice};
+pub use outbox::{IntentStatus, OutboxBannerSlot, StaleNotice};
 pub use remote::{EmptyState, Placeholder, RetryNotice, remote_view};
 
 use fairslot_core::config::Locale;

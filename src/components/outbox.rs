@@ -11,8 +11,9 @@ use leptos_router::components::A;
 
 use crate::api::{Advice, ApiError};
 use crate::browser;
+use crate::browser::PartMissing;
 use crate::i18n::{Msg, use_i18n};
-use crate::offline::{Outbox, use_outbox};
+use crate::offline::{Outbox, use_outbox, use_reads};
 
 use super::{alternative_link, period_msg};
 
@@ -381,12 +382,28 @@ pub fn OutboxBanner() -> impl IntoView {
     }
 }
 
-/// Where [`OutboxBanner`] goes on every page. It is the outbox runtime's to draw, so it comes in
-/// the runtime's part, never on a first screen without bookings on their way.
+/// [`OutboxBanner`], in the outbox runtime's part: the first screen does not carry it.
+#[leptos::wasm_split::wasm_split(outbox, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn banner_part() -> Result<ViewFn, PartMissing> {
+    Ok(ViewFn::from(|| view! { <OutboxBanner /> }))
+}
+
+/// Where [`OutboxBanner`] goes on every page, once the outbox runtime has read the store. It
+/// comes with the runtime's part, never on a first screen without bookings on their way.
 #[component]
 pub fn OutboxBannerSlot() -> impl IntoView {
     let outbox = use_outbox();
-    move || outbox.banner()
+    let banner = LocalResource::new(move || {
+        let ready = outbox.ready.get();
+        async move {
+            if ready {
+                banner_part().await.ok()
+            } else {
+                None
+            }
+        }
+    });
+    move || banner.get().flatten().map(|banner| banner.run())
 }
 
 /// Says when what is on screen came from the device rather than the service: how old it is,
@@ -394,13 +411,13 @@ pub fn OutboxBannerSlot() -> impl IntoView {
 #[component]
 pub fn StaleNotice() -> impl IntoView {
     let i18n = use_i18n();
-    let outbox = use_outbox();
+    let staleness = use_reads().staleness();
     Effect::new(move |_| {
-        let stale = outbox.staleness.get().as_of.is_some();
+        let stale = staleness.get().as_of.is_some();
         browser::set_root_attribute("data-stale", if stale { "true" } else { "false" });
     });
     move || {
-        let staleness = outbox.staleness.get();
+        let staleness = staleness.get();
         let as_of = staleness.as_of?;
         let time = browser::local_hhmm(as_of);
         let msg = if staleness.offline {

@@ -6,7 +6,7 @@
 //! the machine asks for, and publishes every change to the views and to the device's other tabs.
 
 mod lock;
-pub mod reads;
+mod reads;
 mod store;
 
 use std::cell::RefCell;
@@ -27,6 +27,7 @@ use crate::api::{Api, ApiError, KeyedAnswer};
 use crate::booking::Draft;
 use crate::browser;
 use crate::browser::PartMissing;
+pub use reads::{Reads, provide_reads, use_reads};
 use store::Store;
 
 /// Settled intents nobody dismissed are forgotten after this long; they hold no identity.
@@ -44,14 +45,12 @@ pub struct Outbox {
     pub durable: RwSignal<bool>,
     /// The intent the current page shows in full, which the banner then leaves out.
     pub shown_here: RwSignal<Option<String>>,
-    /// How old the browse data on screen is, when it came from the device's cache.
-    pub staleness: RwSignal<reads::Staleness>,
     /// Whether the runtime's part could not be fetched yet (it is tried again every few seconds).
     pub part_missing: RwSignal<bool>,
     /// Whether the hospital list, the first screen, has its answer (or was passed by): what is
     /// fetched in the background waits for it rather than compete with it on a slow network.
     pub first_screen_done: RwSignal<bool>,
-    /// The runtime, once its part has arrived. A signal so the banner follows it.
+    /// The runtime, once its part has arrived.
     engine: RwSignal<Option<Rc<dyn Engine>>, LocalStorage>,
 }
 
@@ -66,9 +65,6 @@ trait Engine {
     fn check_again(&self, key: String) -> LocalFuture<'_, Result<bool, ApiError>>;
     fn change(self: Rc<Self>, key: String, change: Change);
     fn dismiss(self: Rc<Self>, key: String);
-    /// The banner of bookings on their way: its views come with the runtime, the only one that
-    /// knows of them, rather than with every first screen.
-    fn banner(&self) -> AnyView;
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -76,6 +72,7 @@ type Listener = Closure<dyn FnMut(web_sys::Event)>;
 struct Runtime {
     store: Rc<Store>,
     api: Api,
+    reads: Reads,
     draft: Draft,
     intents: RwSignal<Vec<Intent>>,
     wake: mpsc::UnboundedSender<()>,
@@ -86,20 +83,19 @@ struct Runtime {
     _listeners: RefCell<Vec<Listener>>,
 }
 
-/// Starts the outbox for this page. `memory_only` keeps intents out of the device's storage
-/// (kiosk mode: the next person at the screen must find nothing).
-pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
+/// Starts the outbox for this page, and gives `reads` the same store. `memory_only` keeps intents
+/// and reads out of the device's storage (kiosk mode: the next person at the screen must find
+/// nothing).
+pub fn provide_outbox(api: Api, reads: Reads, draft: Draft, memory_only: bool) -> Outbox {
     let outbox = Outbox {
         intents: RwSignal::new(Vec::new()),
         ready: RwSignal::new(false),
         durable: RwSignal::new(!memory_only),
         shown_here: RwSignal::new(None),
-        staleness: RwSignal::new(reads::Staleness::default()),
         part_missing: RwSignal::new(false),
         first_screen_done: RwSignal::new(false),
         engine: RwSignal::new_local(None),
     };
-    let revision = RwSignal::new(0);
     provide_context(outbox);
     spawn_local(async move {
         let store = if memory_only {
@@ -109,7 +105,7 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
         };
         outbox.durable.set(store.is_durable());
         let store = Rc::new(store);
-        reads::install(Rc::clone(&store), api.clone(), revision, outbox.staleness);
+        reads.keep_in(Rc::clone(&store));
         // Opened on the hospital list, the runtime's part is fetched once the list is up and the
         // browser is idle, so it never competes with the list for a slow network. Opened anywhere
         // else (a booking page reloaded, a shared link to a booking) that page needs the runtime
@@ -130,7 +126,8 @@ pub fn provide_outbox(api: Api, draft: Draft, memory_only: bool) -> Outbox {
             let _ = adapter.prepare().await;
         });
         loop {
-            let started = start_runtime(Rc::clone(&store), api.clone(), draft, outbox).await;
+            let started =
+                start_runtime(Rc::clone(&store), api.clone(), reads.clone(), draft, outbox).await;
             match started {
                 Ok(engine) => {
                     outbox.engine.set(Some(engine));
@@ -164,6 +161,7 @@ const WAIT_FOR_ENGINE_MS: i32 = 20_000;
 fn start_runtime(
     store: Rc<Store>,
     api: Api,
+    reads: Reads,
     draft: Draft,
     outbox: Outbox,
 ) -> Result<Rc<dyn Engine>, PartMissing> {
@@ -172,6 +170,7 @@ fn start_runtime(
     let runtime = Rc::new(Runtime {
         store,
         api,
+        reads,
         draft,
         intents: outbox.intents,
         wake,
@@ -252,14 +251,6 @@ impl Outbox {
         engine.check_again(key).await
     }
 
-    /// The banner of bookings on their way, once the runtime is there and has read the store.
-    pub fn banner(&self) -> Option<AnyView> {
-        if !self.ready.get() {
-            return None;
-        }
-        self.engine.get().map(|engine| engine.banner())
-    }
-
     /// Forgets a settled intent once the patient has seen how it ended.
     pub fn dismiss(self, key: String) {
         if let Some(engine) = self.engine.get_untracked() {
@@ -315,10 +306,6 @@ impl Engine for Runtime {
                 self.published().await;
             }
         });
-    }
-
-    fn banner(&self) -> AnyView {
-        view! { <crate::components::OutboxBanner /> }.into_any()
     }
 }
 
@@ -393,7 +380,7 @@ impl Runtime {
             let online = event == "online";
             let on_event = Listener::new(move |_| {
                 if online {
-                    reads::on_online();
+                    rt.reads.on_online();
                 }
                 let rt = Rc::clone(&rt);
                 spawn_local(async move { rt.wake_all(online).await });
@@ -578,7 +565,7 @@ impl Runtime {
         let listed = record.is_some();
         if let Some(record) = record {
             browser::remember_booking(record);
-            reads::forget_schedules();
+            self.reads.forget_schedules();
         }
         listed
     }

@@ -132,26 +132,26 @@ impl Store {
     }
 
     /// A cached read, as stored by [`Store::put_read`].
-    pub async fn get_read(&self, path: &str) -> Result<Option<String>, StoreError> {
-        self.get_in(READS, path).await
+    pub async fn get_read(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.get_in(READS, key).await
     }
 
-    pub async fn put_read(&self, path: &str, value: &str) -> Result<(), StoreError> {
-        self.put_in(READS, path, value).await
+    pub async fn put_read(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.put_in(READS, key, value).await
     }
 
-    pub async fn delete_read(&self, path: &str) -> Result<(), StoreError> {
+    pub async fn delete_read(&self, key: &str) -> Result<(), StoreError> {
         match self {
             Store::Durable(db) => {
                 let tx = db.transaction(&[READS], TransactionMode::ReadWrite)?;
                 tx.object_store(READS)?
-                    .delete(JsValue::from_str(path))?
+                    .delete(JsValue::from_str(key))?
                     .await?;
                 committed(tx).await
             }
             memory => {
                 if let Some(m) = memory.memory_map(READS) {
-                    m.borrow_mut().remove(path);
+                    m.borrow_mut().remove(key);
                 }
                 Ok(())
             }

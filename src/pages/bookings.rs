@@ -15,6 +15,7 @@ use crate::booking::{document_msg, use_draft};
 use crate::browser;
 use crate::components::{EmptyState, format_fee, period_msg};
 use crate::i18n::{Msg, use_i18n};
+use crate::offline::use_reads;
 use crate::routes;
 
 /// `2026-11-23 08:30–09:00 (UTC+08:00)` in the hospital's own time.
@@ -283,6 +284,7 @@ fn CallToCancel(record: BookingRecord) -> impl IntoView {
 fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
+    let reads = use_reads();
     let open = RwSignal::new(false);
     let last4 = RwSignal::new(String::new());
     let state = RwSignal::new(None::<Result<(), Advice>>);
@@ -304,14 +306,14 @@ fn CancelForm(record: BookingRecord, on_cancelled: Callback<Booking>) -> impl In
         }
         state.set(None);
         busy.set(true);
-        let api = api.clone();
+        let (api, reads) = (api.clone(), reads.clone());
         let code = code.clone();
         spawn_local(async move {
             let result = api.cancel(&code, &proof).await;
             busy.set(false);
             match result {
                 Ok(b) => {
-                    crate::offline::reads::forget_schedules();
+                    reads.forget_schedules();
                     state.set(Some(Ok(())));
                     on_cancelled.run(b);
                 }

@@ -14,6 +14,7 @@ use crate::components::{
     EmptyState, availability_state, availability_text, format_fee, remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
+use crate::offline::use_reads;
 use crate::routes;
 
 /// Days shown at a glance on each doctor's card.
@@ -29,11 +30,12 @@ struct DepartmentView {
 pub fn DepartmentPage() -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
+    let reads = use_reads();
     let hospital_id = hospital_param();
     let department_id = param("department");
     let data = LocalResource::new(move || {
         // Shown from the device at once when seen before; loads again when a refresh lands.
-        crate::offline::reads::track();
+        reads.track();
         let api = api.clone();
         let ids = hospital_id.get().zip(department_id.get());
         async move {

@@ -9,16 +9,18 @@ use crate::api::{ApiError, use_api};
 use crate::browser;
 use crate::components::{EmptyState, SearchField, level_msg, remote_view};
 use crate::i18n::{Msg, use_i18n};
+use crate::offline::use_reads;
 use crate::routes;
 
 #[component]
 pub fn HospitalPage() -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
+    let reads = use_reads();
     let hospital_id = hospital_param();
     let tree = LocalResource::new(move || {
         // Shown from the device at once when seen before; loads again when a refresh lands.
-        crate::offline::reads::track();
+        reads.track();
         let api = api.clone();
         let id = hospital_id.get();
         async move {

@@ -11,6 +11,7 @@ use crate::browser;
 use crate::components::{EmptyState, SearchField, level_msg, remote_view};
 use crate::config::Preselection;
 use crate::i18n::{Msg, use_i18n};
+use crate::offline::use_reads;
 use crate::routes;
 
 #[component]
@@ -28,11 +29,12 @@ pub fn HospitalsPage() -> impl IntoView {
     }
     let i18n = use_i18n();
     let api = use_api();
+    let reads = use_reads();
     Effect::new(move |_| browser::set_title(Msg::HospitalsTitle.text(i18n.locale.get())));
 
     let hospitals = LocalResource::new(move || {
         // Shown from the device at once when seen before; loads again when a refresh lands.
-        crate::offline::reads::track();
+        reads.track();
         let api = api.clone();
         async move { api.hospitals().await.map(|list| list.items) }
     });

@@ -19,6 +19,7 @@ use crate::components::{
     remote_view, title_msg,
 };
 use crate::i18n::{Msg, use_i18n};
+use crate::offline::use_reads;
 use crate::routes;
 
 /// How far ahead patients can look.
@@ -69,12 +70,13 @@ pub(super) async fn load_schedule(
 pub fn SchedulePage() -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
+    let reads = use_reads();
     let department_id = param("department");
     let doctor_id = param("doctor");
     let hospital_id = hospital_param();
     let data = LocalResource::new(move || {
         // Shown from the device at once when seen before; loads again when a refresh lands.
-        crate::offline::reads::track();
+        reads.track();
         load_schedule(
             api.clone(),
             hospital_id.get(),

@@ -19,15 +19,12 @@ use fairslot_core::{
     ProblemKind, Schedule, encode_component as enc,
 };
 use gloo_net::http::Method;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::http::{Outgoing, RawResponse};
 use super::{ApiError, ApiFuture, BookingApi, CodeAccess, KeyedAnswer, ScheduleTarget, Transport};
-use crate::offline::reads;
 
 mod booking;
 
@@ -117,61 +114,6 @@ fn taken(alternatives: Vec<Alternative>) -> ApiError {
     let mut p = fhir::problem(ProblemKind::SlotTaken);
     p.alternatives = alternatives;
     ApiError::Problem(Box::new(p))
-}
-
-/// A browse read, named the way the device's read cache keys it: the native API's path behind a
-/// `fhir:` prefix, so a deployment that changes backend never shows the other one's answers.
-#[derive(Debug, Clone, PartialEq)]
-enum Read {
-    Hospitals,
-    Departments(String),
-    Doctors(String),
-    Schedule(ScheduleTarget, NaiveDate, u32),
-}
-
-impl Read {
-    fn key(&self) -> String {
-        let path = match self {
-            Self::Hospitals => "/hospitals".to_string(),
-            Self::Departments(id) => format!("/hospitals/{}/departments", enc(id)),
-            Self::Doctors(id) => format!("/departments/{}/doctors", enc(id)),
-            Self::Schedule(target, from, days) => {
-                super::native::schedule_path(target, *from, *days)
-            }
-        };
-        format!("fhir:{path}")
-    }
-
-    fn parse(key: &str) -> Option<Self> {
-        let path = key.strip_prefix("fhir:")?;
-        if path == "/hospitals" {
-            return Some(Self::Hospitals);
-        }
-        if let Some(rest) = path.strip_prefix("/hospitals/") {
-            let id = rest.strip_suffix("/departments")?;
-            return fhir::is_fhir_id(id).then(|| Self::Departments(id.to_string()));
-        }
-        if let Some(rest) = path.strip_prefix("/departments/") {
-            let id = rest.strip_suffix("/doctors")?;
-            return DepartmentRef::parse(id).map(|_| Self::Doctors(id.to_string()));
-        }
-        let query = path.strip_prefix("/schedules?")?;
-        let (mut target, mut from, mut days) = (None, None, None);
-        for pair in query.split('&') {
-            match pair.split_once('=')? {
-                ("doctor", id) if fhir::is_fhir_id(id) => {
-                    target = Some(ScheduleTarget::Doctor(id.into()))
-                }
-                ("department", id) if DepartmentRef::parse(id).is_some() => {
-                    target = Some(ScheduleTarget::Department(id.into()))
-                }
-                ("from", d) => from = fairslot_core::time::parse_date(d),
-                ("days", n) => days = n.parse().ok(),
-                _ => return None,
-            }
-        }
-        Some(Self::Schedule(target?, from?, days?))
-    }
 }
 
 impl FhirApi {
@@ -288,43 +230,6 @@ impl FhirApi {
         Err(ApiError::BadData(format!(
             "{kind} search has too many pages"
         )))
-    }
-
-    /// A browse read from the device's cache when it has it (refreshed behind it, see
-    /// [`crate::offline::reads`]), else from the server, kept for next time.
-    async fn cached<T: Serialize + DeserializeOwned>(&self, read: Read) -> Result<T, ApiError> {
-        let key = read.key();
-        if let Some(body) = reads::cached(&key).await
-            && let Ok(value) = serde_json::from_str(&body)
-        {
-            return Ok(value);
-        }
-        let body = self.load(read).await?;
-        let value = serde_json::from_str(&body).map_err(|e| ApiError::BadData(e.to_string()))?;
-        reads::remember(&key, &body);
-        Ok(value)
-    }
-
-    /// A browse read from the server, as the JSON the cache keeps.
-    async fn load(&self, read: Read) -> Result<String, ApiError> {
-        let json =
-            |r: Result<String, serde_json::Error>| r.map_err(|e| ApiError::BadData(e.to_string()));
-        match read {
-            Read::Hospitals => json(serde_json::to_string(&self.load_hospitals().await?)),
-            Read::Departments(id) => {
-                json(serde_json::to_string(&self.load_departments(&id).await?))
-            }
-            Read::Doctors(id) => {
-                // Asked again on purpose: the session's copy is what is being refreshed.
-                if let Ok(mut map) = self.lists.lock() {
-                    map.remove(&id);
-                }
-                json(serde_json::to_string(&self.doctor_list(&id).await?))
-            }
-            Read::Schedule(target, from, days) => json(serde_json::to_string(
-                &self.schedule_of(target, from, days).await?,
-            )),
-        }
     }
 
     async fn load_hospitals(&self) -> Result<HospitalList, ApiError> {
@@ -688,15 +593,24 @@ impl BookingApi for FhirApi {
     }
 
     fn hospitals(&self) -> ApiFuture<'_, HospitalList> {
-        Box::pin(self.cached(Read::Hospitals))
+        Box::pin(self.load_hospitals())
     }
 
     fn departments(&self, hospital_id: &str) -> ApiFuture<'_, DepartmentTree> {
-        Box::pin(self.cached(Read::Departments(hospital_id.to_string())))
+        let id = hospital_id.to_string();
+        Box::pin(async move { self.load_departments(&id).await })
     }
 
     fn doctors(&self, department_id: &str) -> ApiFuture<'_, DoctorList> {
-        Box::pin(self.cached(Read::Doctors(department_id.to_string())))
+        let id = department_id.to_string();
+        Box::pin(async move {
+            // Asked of the server on purpose: the session's copy serves the adapter's own reads,
+            // and a refresh of the device's copy must not be answered by it.
+            if let Ok(mut map) = self.lists.lock() {
+                map.remove(&id);
+            }
+            self.doctor_list(&id).await
+        })
     }
 
     fn schedule(
@@ -705,7 +619,7 @@ impl BookingApi for FhirApi {
         from: NaiveDate,
         days: u32,
     ) -> ApiFuture<'_, Schedule> {
-        Box::pin(self.cached(Read::Schedule(target, from, days)))
+        Box::pin(self.schedule_of(target, from, days))
     }
 
     fn hold(&self, _slot_id: &str) -> ApiFuture<'_, Hold> {
@@ -770,16 +684,6 @@ impl BookingApi for FhirApi {
                     status: 501,
                     retry_after: None,
                 }),
-            }
-        })
-    }
-
-    fn read_raw(&self, path: &str) -> ApiFuture<'_, String> {
-        let read = Read::parse(path);
-        Box::pin(async move {
-            match read {
-                Some(read) => self.load(read).await,
-                None => Err(not_found()),
             }
         })
     }
@@ -882,31 +786,6 @@ mod tests {
     fn only_the_gateway_checks_a_proof() {
         assert_eq!(code_access(true), CodeAccess::Proven);
         assert_eq!(code_access(false), CodeAccess::CodeOnly);
-    }
-
-    #[test]
-    fn cache_keys_read_back_and_nothing_else_does() {
-        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        for read in [
-            Read::Hospitals,
-            Read::Departments("hosp-a".into()),
-            Read::Doctors("hs.hs-a-cardio".into()),
-            Read::Schedule(ScheduleTarget::Doctor("role-a.1".into()), day, 14),
-            Read::Schedule(ScheduleTarget::Department("org.org-b-resp".into()), day, 7),
-        ] {
-            assert!(read.key().starts_with("fhir:/"));
-            assert_eq!(Read::parse(&read.key()), Some(read));
-        }
-        for key in [
-            "/hospitals",
-            "fhir:/hospitals/../departments",
-            "fhir:/departments/role-1/doctors",
-            "fhir:/schedules?doctor=r1&from=2026-12-01",
-            "fhir:/schedules?doctor=r1&from=2026-12-01&days=14&x=1",
-            "fhir:/bookings/by-key/k",
-        ] {
-            assert_eq!(Read::parse(key), None, "{key}");
-        }
     }
 
     #[test]
