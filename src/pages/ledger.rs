@@ -137,7 +137,8 @@ fn ChannelTable(figures: Figures) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="ledger-table">
+        // Scrolls sideways on a narrow phone, so it takes focus for keyboard users.
+        <table class="ledger-table" tabindex="0">
             <caption>{i18n.t(Msg::LedgerByChannel)}</caption>
             <thead>
                 <tr>
