@@ -15,10 +15,8 @@ use chrono::TimeDelta;
 use fairslot_core::ledger::figures::Figures;
 use fairslot_core::ledger::{
     Checkpoint, EntriesAnswer, LedgerError, NoteVerifier, ProofAnswer, Served, audit,
+    next_entries_path,
 };
-
-/// Entries asked for at once (the most the API gives).
-const PAGE: u64 = 1_000;
 
 /// What the monitor is told on the command line.
 #[derive(Debug, Clone, clap::Args)]
@@ -146,15 +144,9 @@ async fn round(client: &Client, args: &MonitorArgs) -> Result<(Checkpoint, Figur
         .as_ref()
         .map_or(latest.size, |p| p.size.max(latest.size));
     let mut leaves: Vec<String> = Vec::new();
-    while (leaves.len() as u64) < size {
-        let start = leaves.len() as u64;
-        let page: EntriesAnswer = client
-            .json(&format!(
-                "/ledger/entries?start={start}&end={}",
-                size.min(start + PAGE)
-            ))
-            .await?;
-        if page.start != start || page.entries.is_empty() {
+    while let Some(path) = next_entries_path(leaves.len() as u64, size) {
+        let page: EntriesAnswer = client.json(&path).await?;
+        if page.start != leaves.len() as u64 || page.entries.is_empty() {
             break;
         }
         leaves.extend(page.entries);

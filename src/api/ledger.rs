@@ -16,8 +16,6 @@ use super::ApiError;
 use super::http::{Dialect, RawResponse, Transport, interpret};
 use crate::browser;
 
-/// Entries asked for at once (the most the API gives).
-const PAGE: u64 = 1_000;
 /// Minutes after a release that count as its rush on the ledger page.
 pub const EARLY_MINUTES: i64 = 10;
 
@@ -107,16 +105,9 @@ impl LedgerSource {
     /// Every entry up to `size`; fewer if the server has fewer.
     async fn leaves(&self, size: u64) -> Result<Vec<String>, LedgerFailure> {
         let mut leaves = Vec::new();
-        while (leaves.len() as u64) < size {
-            let start = leaves.len() as u64;
-            let page: EntriesAnswer = self
-                .transport
-                .get(&format!(
-                    "/ledger/entries?start={start}&end={}",
-                    size.min(start + PAGE)
-                ))
-                .await?;
-            if page.start != start || page.entries.is_empty() {
+        while let Some(path) = ledger::next_entries_path(leaves.len() as u64, size) {
+            let page: EntriesAnswer = self.transport.get(&path).await?;
+            if page.start != leaves.len() as u64 || page.entries.is_empty() {
                 break;
             }
             leaves.extend(page.entries);

@@ -147,6 +147,18 @@ impl ProofAnswer {
     }
 }
 
+/// The most entries `GET /ledger/entries` gives at once.
+pub const MAX_ENTRIES_PER_PAGE: u64 = 1_000;
+
+/// The request for the next page of entries, for a reader that has the first `have` of `size`;
+/// `None` once it has them all.
+pub fn next_entries_path(have: u64, size: u64) -> Option<String> {
+    (have < size).then(|| {
+        let end = size.min(have.saturating_add(MAX_ENTRIES_PER_PAGE));
+        format!("/ledger/entries?start={have}&end={end}")
+    })
+}
+
 /// The answer of `GET /ledger/entries`: the leaves from `start` on, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntriesAnswer {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use fairslot_core::field_code;
-use fairslot_core::ledger::{EntriesAnswer, ProofAnswer};
+use fairslot_core::ledger::{EntriesAnswer, MAX_ENTRIES_PER_PAGE, ProofAnswer};
 use serde::Deserialize;
 
 use super::AppState;
@@ -16,9 +16,6 @@ use crate::extract::ApiQuery;
 use crate::ledger::{Ledger, Proven};
 use crate::problem::ApiError;
 use crate::store::{Store, StoreResult};
-
-/// Entries per page, at most.
-const MAX_ENTRIES: u64 = 1_000;
 
 fn text(body: String) -> Response {
     (
@@ -64,19 +61,20 @@ pub struct EntriesQuery {
     end: Option<String>,
 }
 
-/// Entries `start..end` (end exclusive, at most [`MAX_ENTRIES`] at once), as the leaves that are
-/// hashed: a verifier hashes these exact strings before it reads them.
+/// Entries `start..end` (end exclusive, at most [`MAX_ENTRIES_PER_PAGE`] at once), as the leaves
+/// that are hashed: a verifier hashes these exact strings before it reads them.
 pub async fn entries(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Json<EntriesAnswer>, ApiError> {
     let start = number("start", query.start.as_deref())?.unwrap_or(0);
-    let end = number("end", query.end.as_deref())?.unwrap_or(start.saturating_add(MAX_ENTRIES));
-    if end < start || end - start > MAX_ENTRIES {
+    let end =
+        number("end", query.end.as_deref())?.unwrap_or(start.saturating_add(MAX_ENTRIES_PER_PAGE));
+    if end < start || end - start > MAX_ENTRIES_PER_PAGE {
         return Err(ApiError::invalid_field(
             "end",
             field_code::OUT_OF_RANGE,
-            format!("end must be from start to start + {MAX_ENTRIES}"),
+            format!("end must be from start to start + {MAX_ENTRIES_PER_PAGE}"),
         ));
     }
     let entries = state

@@ -2,8 +2,8 @@
 //! proofs the server hands out — and what that stranger sees when someone rewrites the database.
 
 use fairslot_core::ledger::{
-    Checkpoint, EntriesAnswer, Entry, LedgerError, NoteVerifier, ProofAnswer, root_of_leaves,
-    verify_consistency, verify_inclusion,
+    Checkpoint, EntriesAnswer, Entry, LedgerError, NoteVerifier, ProofAnswer, next_entries_path,
+    root_of_leaves, verify_consistency, verify_inclusion,
 };
 use serde_json::Value;
 
@@ -21,15 +21,8 @@ async fn checkpoint(s: &TestServer, key: &NoteVerifier) -> Checkpoint {
 
 async fn entries(s: &TestServer, size: u64) -> Vec<String> {
     let mut leaves = Vec::new();
-    while (leaves.len() as u64) < size {
-        let start = leaves.len() as u64;
-        let end = size.min(start + 1_000);
-        let page: EntriesAnswer = s
-            .get(&format!("/ledger/entries?start={start}&end={end}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+    while let Some(path) = next_entries_path(leaves.len() as u64, size) {
+        let page: EntriesAnswer = s.get(&path).await.json().await.unwrap();
         assert!(
             !page.entries.is_empty(),
             "entries end before the checkpoint"
@@ -140,6 +133,8 @@ fn db_rewrite(s: &TestServer, index: u64) {
         [index],
     );
     assert!(refused.is_err(), "the ledger table is append-only");
+    let deleted = db.execute("DELETE FROM ledger WHERE idx = ?1", [index]);
+    assert!(deleted.is_err(), "no entry of the ledger can be deleted");
     db.execute_batch("DROP TRIGGER ledger_is_append_only_update")
         .unwrap();
     let changed = db
